@@ -1,0 +1,100 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { z } from 'zod';
+import { defineAction } from '../../action';
+
+// prettier-ignore
+export const DEFAULT_EXTENSIONS = [
+  '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.py', '.go', '.rs', '.java', '.kt', '.scala', '.c', '.h',
+  '.cc', '.cpp', '.hpp', '.cs', '.rb', '.php', '.swift', '.sh', '.sql', '.css', '.html', '.md', '.yml',
+  '.yaml', '.toml', '.json',
+];
+export const DEFAULT_EXCLUDED_DIRS = [
+  'node_modules',
+  '.git',
+  'dist',
+  'build',
+  'coverage',
+  'target',
+  'vendor',
+  '.tools',
+  '.longrun',
+  '.next',
+];
+
+export interface ManifestEntry {
+  /** Path relative to the root, with `/` separators. */
+  path: string;
+  bytes: number;
+}
+
+export interface Manifest {
+  root: string;
+  files: ManifestEntry[];
+}
+
+const ScanInput = z.strictObject({
+  /** Folder to review; relative paths resolve against the worker's working directory. */
+  root: z.string().min(1),
+  extensions: z
+    .array(z.string().regex(/^\.[^./\\]+$/, 'must look like ".ts"'))
+    .min(1)
+    .default(DEFAULT_EXTENSIONS),
+  excludeDirs: z.array(z.string().min(1)).default(DEFAULT_EXCLUDED_DIRS),
+  /** Files larger than this are listed as skipped, not analyzed. @default 2 MiB */
+  maxFileBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
+});
+
+async function walk(
+  root: string,
+  dir: string,
+  opts: z.output<typeof ScanInput>,
+  out: ManifestEntry[],
+  skipped: string[]
+) {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!opts.excludeDirs.includes(entry.name)) await walk(root, full, opts, out, skipped);
+    } else if (entry.isFile() && opts.extensions.some((ext) => entry.name.endsWith(ext))) {
+      const rel = relative(root, full).split(sep).join('/');
+      const { size } = await stat(full);
+      if (size > opts.maxFileBytes) skipped.push(rel);
+      else out.push({ path: rel, bytes: size });
+    }
+  }
+}
+
+/** Lists the files to review into a manifest artifact, sorted by path so every attempt sees one order. */
+export const scanAction = defineAction({
+  name: 'codebase.scan',
+  description: 'List the source files under a folder into a manifest artifact',
+  input: ScanInput,
+  async run(ctx, input) {
+    const root = resolve(input.root);
+    const rootStat = await stat(root).catch(() => undefined);
+    if (!rootStat?.isDirectory())
+      throw new Error(`root "${input.root}" is not a directory (resolved to ${root})`);
+    const files: ManifestEntry[] = [];
+    const skipped: string[] = [];
+    await walk(root, root, input, files, skipped);
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const manifest: Manifest = { root: input.root, files };
+    const ref = await ctx.artifacts.put(JSON.stringify(manifest), {
+      name: 'manifest.json',
+      mediaType: 'application/json',
+    });
+    ctx.progress(files.length, files.length, 'scanned');
+    return {
+      manifest: ref,
+      files: files.length,
+      bytes: files.reduce((a, f) => a + f.bytes, 0),
+      skipped: skipped.length,
+    };
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * Activities of the longrun worker, built by a factory so their dependencies are injected.
+ *
+ * @example
+ * ```ts
+ * const activities = createActivities({ actions: actionRegistry(builtinActions), artifacts, workRoot });
+ * await Worker.create({ activities, ... });
+ * ```
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactStore } from '../runtime/artifact-store';
+import { FailureType } from '../shared/errors';
+import type { StepRequest, StepResult } from '../shared/step-io';
+import { issuesOf } from '../shared/validation';
+import type { ActionRegistry } from './action';
+import { createStepContext } from './step-context';
+
+export interface ActivityDeps {
+  actions: ActionRegistry;
+  artifacts: ArtifactStore;
+  /** Parent folder of every step's scratch folder. */
+  workRoot: string;
+}
+
+function safeSegment(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Runs one step of a task: looks up its action, validates the input and runs it with a step context. */
+    async runStep(request: StepRequest): Promise<StepResult> {
+      const action = deps.actions.get(request.action);
+      if (!action) {
+        throw ApplicationFailure.create({
+          type: FailureType.UnknownAction,
+          nonRetryable: true,
+          message: `step ${request.stepId}: unknown action "${request.action}"; this worker has: ${[...deps.actions.keys()].join(', ')}`,
+        });
+      }
+      const parsed = action.input.safeParse(request.input);
+      if (!parsed.success) {
+        const issues = issuesOf(parsed.error, 'input');
+        throw ApplicationFailure.create({
+          type: FailureType.InvalidInput,
+          nonRetryable: true,
+          message: `step ${request.stepId} (${request.action}): ${issues.map((i) => `${i.path}: ${i.rule}`).join('; ')}`,
+          details: [issues],
+        });
+      }
+      const workDir = join(deps.workRoot, safeSegment(request.taskId), safeSegment(request.stepId));
+      await mkdir(workDir, { recursive: true });
+      const ctx = createStepContext(request, { artifacts: deps.artifacts, workDir });
+      const output = await action.run(ctx, parsed.data);
+      return { output };
+    },
+  };
+}
+
+export type LongrunActivities = ReturnType<typeof createActivities>;
+export { defineAction, actionRegistry } from './action';
+export type { AgentAction, ActionRegistry } from './action';
+export type { StepContext, ItemCursor } from './step-context';

@@ -1,0 +1,100 @@
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { ArtifactStore } from '../runtime/artifact-store';
+import { isStepHeartbeat, type StepHeartbeat, type StepRequest } from '../shared/step-io';
+
+/** The cursor `StepContext.checkpointed` keeps: the index of the next item to process. */
+export interface ItemCursor {
+  next: number;
+}
+
+/**
+ * What an agent action gets: its resume cursor and one-liners for checkpoints, progress and
+ * cancellation. One context per attempt of a step.
+ */
+export interface StepContext<Cursor = unknown> {
+  readonly taskId: string;
+  readonly stepId: string;
+  /** 1 for the first attempt of this schedule of the step. */
+  readonly attempt: number;
+  /** Where to resume: the last recorded checkpoint of an earlier attempt, or undefined to start fresh. */
+  readonly cursor: Cursor | undefined;
+  /** Fires when the step is cancelled, times out or its worker shuts down. */
+  readonly signal: AbortSignal;
+  readonly artifacts: ArtifactStore;
+  /** A scratch folder private to this task and step, kept across attempts on the same machine. */
+  readonly workDir: string;
+  /** Records `cursor` as the step's checkpoint (sent to the server at the durability level's cadence). */
+  checkpoint(cursor: Cursor, done?: number, total?: number | null, note?: string): void;
+  /** Reports item progress without moving the cursor. */
+  progress(done: number, total: number | null, note?: string): void;
+  /** Throws a `CancelledFailure` if the step has been asked to stop. */
+  throwIfCancelled(): void;
+  /**
+   * Iterates `items` (an array or an async iterable) from the resume cursor, checkpointing after each
+   * item the loop body finishes: `for await (const file of ctx.checkpointed(files)) { ... }`.
+   * The cursor is an `ItemCursor`; items before it are skipped.
+   */
+  checkpointed<T>(
+    items: readonly T[] | AsyncIterable<T>,
+    note?: (item: T, index: number) => string
+  ): AsyncGenerator<T, void, void>;
+}
+
+export function createStepContext(
+  request: StepRequest,
+  deps: { artifacts: ArtifactStore; workDir: string }
+): StepContext {
+  const activity = Context.current();
+  const previous: unknown = activity.info.heartbeatDetails;
+  // A retry of this schedule resumes from its own last heartbeat; a fresh schedule from the request's cursor.
+  let cursor: unknown = isStepHeartbeat(previous) ? previous.cursor : request.cursor;
+  let last: StepHeartbeat = isStepHeartbeat(previous) ? previous : { cursor, done: 0, total: null };
+
+  const ctx: StepContext = {
+    taskId: request.taskId,
+    stepId: request.stepId,
+    attempt: activity.info.attempt,
+    cursor,
+    signal: activity.cancellationSignal,
+    artifacts: deps.artifacts,
+    workDir: deps.workDir,
+    checkpoint(next, done = last.done, total = last.total, note) {
+      cursor = next;
+      last = { cursor: next, done, total, ...(note === undefined ? {} : { note }) };
+      activity.heartbeat(last);
+    },
+    progress(done, total, note) {
+      last = { cursor, done, total, ...(note === undefined ? {} : { note }) };
+      activity.heartbeat(last);
+    },
+    throwIfCancelled() {
+      if (activity.cancellationSignal.aborted) {
+        throw new CancelledFailure(`step ${request.stepId} stopped`, [last]);
+      }
+    },
+    async *checkpointed<T>(
+      items: readonly T[] | AsyncIterable<T>,
+      note?: (item: T, index: number) => string
+    ) {
+      const total = Array.isArray(items) ? items.length : null;
+      const start = startIndex(cursor, total ?? Number.MAX_SAFE_INTEGER);
+      ctx.progress(start, total);
+      let index = 0;
+      for await (const item of items as AsyncIterable<T>) {
+        if (index++ < start) continue; // already done by an earlier attempt
+        ctx.throwIfCancelled();
+        yield item;
+        ctx.checkpoint({ next: index } satisfies ItemCursor, index, total, note?.(item, index - 1));
+      }
+    },
+  };
+  return ctx;
+}
+
+function startIndex(cursor: unknown, length: number): number {
+  if (typeof cursor === 'object' && cursor !== null && typeof (cursor as ItemCursor).next === 'number') {
+    return Math.min(Math.max(0, Math.floor((cursor as ItemCursor).next)), length);
+  }
+  return 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * Typed client for longrun tasks, for other services and the `longrun` CLI.
+ *
+ * @example
+ * ```ts
+ * import { LongrunClient, codebaseReviewSpec } from 'longrun';
+ *
+ * const longrun = await LongrunClient.connect(); // TEMPORAL_ADDRESS, default 127.0.0.1:7233
+ * const { taskId } = await longrun.start(codebaseReviewSpec({ taskId: 'review-1', root: 'src' }));
+ * console.log(await longrun.progress(taskId)); // percent, phase, step, items
+ * const result = await longrun.result(taskId);
+ * ```
+ */
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/config';
+import { itemFraction, type ItemProgress, type TaskProgress } from './shared/progress';
+import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
+import { isStepHeartbeat } from './shared/step-io';
+import { parseOrThrow } from './shared/validation';
+import { longTask, progressQuery, type LongTaskResult } from './workflows/long-task';
+
+/** Thrown by client calls that name a task id no task has. */
+export class UnknownTaskError extends Error {
+  override readonly name = 'UnknownTaskError';
+  constructor(readonly taskId: string) {
+    super(`unknown task "${taskId}": no task with this id exists in the namespace`);
+  }
+}
+
+export interface StartedTask {
+  taskId: string;
+  runId: string;
+  /** False when a task with this id already existed and its handle was returned instead. */
+  started: boolean;
+}
+
+/** Temporal's execution status next to longrun's own progress. */
+export interface TaskStatus {
+  taskId: string;
+  runId: string;
+  /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, CONTINUED_AS_NEW or TIMED_OUT. */
+  execution: string;
+  progress: TaskProgress | null;
+}
+
+export interface ConnectOptions {
+  /** Settings; default: `loadConfig()` from the environment. */
+  config?: LongrunConfig;
+  /** Frontend address; default `config.address`, else the embedded dev server's 127.0.0.1:<LONGRUN_DEV_PORT>. */
+  address?: string;
+}
+
+export class LongrunClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+    private readonly ownedConnection?: Connection
+  ) {}
+
+  static async connect(opts: ConnectOptions = {}): Promise<LongrunClient> {
+    const config = opts.config ?? loadConfig();
+    const address = opts.address ?? config.address ?? `127.0.0.1:${config.devPort}`;
+    const connection = await Connection.connect(connectionOptions(config, address));
+    const client = new Client({ connection, namespace: config.namespace });
+    return new LongrunClient(client, config.taskQueue, connection);
+  }
+
+  /**
+   * Starts a task from its spec, idempotent on the task id: if a task with this id exists (running or
+   * closed) its handle is returned and nothing new starts. A bad spec throws `ValidationError` naming
+   * each field and rule, and nothing starts.
+   */
+  async start(specInput: TaskSpecInput | Record<string, unknown>): Promise<StartedTask> {
+    const spec: TaskSpec = parseOrThrow(TaskSpecSchema, specInput, 'task spec', 'spec');
+    const existing = await this.describeOrUndefined(spec.taskId);
+    if (existing) return { taskId: spec.taskId, runId: existing.runId, started: false };
+    try {
+      const handle = await this.client.workflow.start(longTask, {
+        taskQueue: this.taskQueue,
+        workflowId: spec.taskId,
+        args: [{ spec }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,
+        staticDetails: `longrun task \`${spec.taskId}\`: ${spec.phases.length} phases, ${spec.phases.reduce((n, p) => n + p.steps.length, 0)} steps`,
+      });
+      return { taskId: spec.taskId, runId: handle.firstExecutionRunId, started: true };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const again = await this.describeOrUndefined(spec.taskId);
+        if (again) return { taskId: spec.taskId, runId: again.runId, started: false };
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Progress of a task: the workflow's `progress` query merged with the item progress of the running
+   * step's latest heartbeat (percent then includes the part of the current step already done).
+   */
+  async progress(taskId: string): Promise<TaskProgress> {
+    const handle = this.client.workflow.getHandle(taskId);
+    const [progress, description] = await this.wrap(taskId, () =>
+      Promise.all([handle.query(progressQuery), handle.describe()])
+    );
+    const pending = description.raw.pendingActivities?.[0];
+    if (progress.state === 'executing' && pending?.heartbeatDetails?.payloads?.length) {
+      const [details] = await decodeArrayFromPayloads(
+        this.client.options.loadedDataConverter,
+        pending.heartbeatDetails.payloads
+      );
+      if (isStepHeartbeat(details)) {
+        const items: ItemProgress = {
+          done: details.done,
+          total: details.total,
+          ...(details.note ? { note: details.note } : {}),
+        };
+        return { ...progress, items, percent: progress.percent + progress.stepShare * itemFraction(items) };
+      }
+    }
+    return progress;
+  }
+
+  /** Temporal's view of the task (execution status) plus its progress when a worker can answer. */
+  async status(taskId: string): Promise<TaskStatus> {
+    const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
+    const progress = await this.progress(taskId).catch(() => null);
+    return { taskId, runId: description.runId, execution: description.status.name, progress };
+  }
+
+  /** Waits for the task to finish and returns its result; a failed task throws `WorkflowFailedError`. */
+  async result(taskId: string): Promise<LongTaskResult> {
+    return this.wrap(
+      taskId,
+      () => this.client.workflow.getHandle(taskId).result() as Promise<LongTaskResult>
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.ownedConnection?.close();
+  }
+
+  private async describeOrUndefined(taskId: string) {
+    try {
+      return await this.client.workflow.getHandle(taskId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private async wrap<T>(taskId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new UnknownTaskError(taskId);
+      throw err;
+    }
+  }
+}

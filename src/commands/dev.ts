@@ -1,0 +1,155 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { LongrunClient } from '../client';
+import { ArtifactStore } from '../runtime/artifact-store';
+import { loadConfig } from '../runtime/config';
+import { startDevServer, type DevServer } from '../runtime/dev-server';
+import { PACKAGE_ROOT, temporalCliPath } from '../runtime/temporal-cli';
+import { createLongrunWorker } from '../runtime/worker-factory';
+import type { DurabilityLevel } from '../shared/durability';
+import { codebaseReviewSpec } from '../shared/plans';
+import { progressLine } from '../shared/progress';
+import type { ArtifactRef } from '../shared/step-io';
+
+export interface DevOptions {
+  /** Folder the demo reviews. @default the package's own `src` */
+  root?: string;
+  /** @default "demo-codebase-review" */
+  taskId?: string;
+  durability?: DurabilityLevel;
+  /** Stop everything once the task has finished instead of keeping the Web UI up. */
+  exitOnComplete?: boolean;
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+function workflowUrl(uiUrl: string, namespace: string, taskId: string): string {
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(taskId)}`;
+}
+
+/**
+ * `longrun dev`: a local Temporal dev server (SQLite in the data folder), a worker and the demo
+ * codebase review, with live progress. Ctrl-C drains the worker and stops the server; running it again
+ * continues the same task. With TEMPORAL_ADDRESS set, uses that cluster and starts no server.
+ */
+export async function runDev(opts: DevOptions = {}): Promise<number> {
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const taskId = opts.taskId ?? 'demo-codebase-review';
+  const root =
+    opts.root ?? (existsSync(join(PACKAGE_ROOT, 'src')) ? join(PACKAGE_ROOT, 'src') : process.cwd());
+
+  let server: DevServer | undefined;
+  let address = config.address;
+  if (!address) {
+    const cliPath = temporalCliPath();
+    out(`Starting the Temporal dev server (database ${join(config.dataDir, 'temporal.db')}) ...`);
+    server = await startDevServer({
+      cliPath,
+      dataDir: config.dataDir,
+      port: config.devPort,
+      uiPort: config.devUiPort,
+      namespace: config.namespace,
+    });
+    address = server.address;
+  }
+  out(`Temporal: ${address}, namespace "${config.namespace}", task queue "${config.taskQueue}"`);
+
+  let stopRequested = false;
+  let wake: () => void = () => undefined;
+  const { worker, connection } = await createLongrunWorker({ config, address });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      out(`\n${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopRequested = true;
+    out(`\n${signal}: draining the worker (running steps save their cursor), then stopping ...`);
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const workerDone = worker.run();
+  const client = await LongrunClient.connect({ config, address });
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+
+  let exitCode = 0;
+  try {
+    const spec = codebaseReviewSpec({ taskId, root, durability: opts.durability ?? 'standard' });
+    const started = await client.start(spec);
+    out(
+      started.started
+        ? `Started task ${taskId} reviewing ${root}`
+        : `Continuing task ${taskId} (it already exists)`
+    );
+    if (server?.uiUrl) out(`Web UI: ${workflowUrl(server.uiUrl, config.namespace, taskId)}`);
+    out(`Progress from the Temporal CLI: temporal workflow query --type progress --workflow-id ${taskId}`);
+
+    const tty = process.stdout.isTTY;
+    let lastLine = '';
+    let lastPrinted = 0;
+    let execution = 'RUNNING';
+    while (!stopRequested) {
+      const status = await client.status(taskId);
+      execution = status.execution;
+      if (status.progress) {
+        const line = progressLine(status.progress);
+        if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+        else if (line !== lastLine && Date.now() - lastPrinted > 2000) {
+          out(line);
+          lastPrinted = Date.now();
+        }
+        lastLine = line;
+      }
+      if (execution !== 'RUNNING') break;
+      await sleep(500);
+    }
+    if (tty) out('');
+    if (!stopRequested) {
+      if (execution === 'COMPLETED') {
+        const result = await client.result(taskId);
+        const ref = result.outputs.report?.report as ArtifactRef | undefined;
+        if (ref) {
+          const reportPath = join(config.dataDir, 'reports', `${taskId}.md`);
+          mkdirSync(join(config.dataDir, 'reports'), { recursive: true });
+          writeFileSync(reportPath, await new ArtifactStore(config.artifactDir).getText(ref));
+          const analysis = result.outputs.analyze ?? {};
+          out(
+            `Task ${taskId} completed: ${String(analysis.files)} files, ${String(analysis.lines)} lines analyzed.`
+          );
+          out(`Report: ${reportPath}`);
+        }
+      } else {
+        out(`Task ${taskId} ended as ${execution}.`);
+        exitCode = 1;
+      }
+      if (!opts.exitOnComplete) {
+        out('The server and worker keep running so you can explore the Web UI. Press Ctrl-C to stop.');
+        while (!stopRequested) await sleep(60_000);
+      }
+    }
+  } catch (err) {
+    out(`\nError: ${err instanceof Error ? err.message : String(err)}`);
+    exitCode = 1;
+  } finally {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerDone.catch((err: unknown) => out(`worker stopped with an error: ${String(err)}`));
+    await client.close();
+    await connection.close();
+    if (server) {
+      await server.stop();
+      out('Temporal dev server stopped. Run the same command again to continue.');
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return exitCode;
+}

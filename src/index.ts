@@ -1,0 +1,28 @@
+/**
+ * longrun: durable long-running agent tasks on Temporal.
+ *
+ * @example
+ * ```ts
+ * import { LongrunClient, codebaseReviewSpec } from 'longrun';
+ *
+ * const longrun = await LongrunClient.connect();
+ * await longrun.start(codebaseReviewSpec({ taskId: 'review-1', root: 'src' }));
+ * const { percent, step } = await longrun.progress('review-1');
+ * ```
+ */
+export { LongrunClient, UnknownTaskError } from './client';
+export type { ConnectOptions, StartedTask, TaskStatus } from './client';
+export { loadConfig } from './runtime/config';
+export type { LongrunConfig } from './runtime/config';
+export { createLongrunWorker, builtinActions } from './runtime/worker-factory';
+export { ArtifactStore, ArtifactCorruptError } from './runtime/artifact-store';
+export { defineAction, actionRegistry } from './activities';
+export type { AgentAction, StepContext, ItemCursor } from './activities';
+export { TaskSpecSchema } from './shared/spec';
+export type { TaskSpec, TaskSpecInput, PhaseSpec, StepSpec } from './shared/spec';
+export { durabilityPolicy, DURABILITY_LEVELS } from './shared/durability';
+export type { DurabilityLevel, DurabilityPolicy } from './shared/durability';
+export { codebaseReviewSpec } from './shared/plans';
+export type { TaskProgress } from './shared/progress';
+export { ValidationError } from './shared/validation';
+export type { LongTaskInput, LongTaskResult } from './workflows/long-task';

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../shared/validation';
+
+const flag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true/false, yes/no or 1/0' })
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Environment variables longrun reads; the Temporal ones use the same names as the Temporal CLI. */
+const EnvSchema = z.object({
+  /** host:port of an existing Temporal frontend. Unset: `longrun dev` starts a local dev server. */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  /** @default "default" */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: flag.optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** @default "longrun" */
+  LONGRUN_TASK_QUEUE: z.string().min(1).default('longrun'),
+  /** Dev-server database, artifacts, scratch files and reports. @default "./.longrun" */
+  LONGRUN_DATA_DIR: z.string().min(1).optional(),
+  /** @default "<data dir>/artifacts" */
+  LONGRUN_ARTIFACT_DIR: z.string().min(1).optional(),
+  /** gRPC port of the local dev server. @default 7233 */
+  LONGRUN_DEV_PORT: port.default(7233),
+  /** Web UI port of the local dev server. @default 8233 */
+  LONGRUN_DEV_UI_PORT: port.default(8233),
+});
+
+export interface TlsSettings {
+  certPath?: string;
+  keyPath?: string;
+  caPath?: string;
+  serverName?: string;
+}
+
+export interface LongrunConfig {
+  /** Undefined means "embedded": start a local dev server. */
+  address: string | undefined;
+  namespace: string;
+  taskQueue: string;
+  apiKey: string | undefined;
+  tls: TlsSettings | false;
+  dataDir: string;
+  artifactDir: string;
+  devPort: number;
+  devUiPort: number;
+}
+
+/** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LongrunConfig {
+  const picked = Object.fromEntries(
+    Object.keys(EnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
+  );
+  const e = parseOrThrow(EnvSchema, picked, 'environment');
+  if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
+    throw new Error('invalid environment: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  }
+  const tlsWanted = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY);
+  const dataDir = resolve(cwd, e.LONGRUN_DATA_DIR ?? '.longrun');
+  return {
+    address: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.LONGRUN_TASK_QUEUE,
+    apiKey: e.TEMPORAL_API_KEY,
+    tls: tlsWanted
+      ? {
+          certPath: e.TEMPORAL_TLS_CERT,
+          keyPath: e.TEMPORAL_TLS_KEY,
+          caPath: e.TEMPORAL_TLS_CA,
+          serverName: e.TEMPORAL_TLS_SERVER_NAME,
+        }
+      : false,
+    dataDir,
+    artifactDir: resolve(cwd, e.LONGRUN_ARTIFACT_DIR ?? resolve(dataDir, 'artifacts')),
+    devPort: e.LONGRUN_DEV_PORT,
+    devUiPort: e.LONGRUN_DEV_UI_PORT,
+  };
+}
+
+/** Connection options shared by `Connection.connect` (client) and `NativeConnection.connect` (worker). */
+export function connectionOptions(config: LongrunConfig, address: string) {
+  const tls = config.tls;
+  return {
+    address,
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+            ...(tls.caPath ? { serverRootCACertificate: readFileSync(tls.caPath) } : {}),
+            ...(tls.certPath && tls.keyPath
+              ? { clientCertPair: { crt: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) } }
+              : {}),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { actionRegistry, createActivities, type AgentAction } from '../activities';
+import { codebaseReviewActions } from '../activities/agents/codebase-review';
+import { ArtifactStore } from './artifact-store';
+import { connectionOptions, type LongrunConfig } from './config';
+
+/** Every agent action this package ships. */
+export const builtinActions: AgentAction[] = [...codebaseReviewActions];
+
+/** The prebuilt workflow bundle written by `npm run build` (dist only). */
+const PREBUILT_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
+
+export interface LongrunWorkerOptions {
+  config: LongrunConfig;
+  /** Frontend address; defaults to `config.address`. */
+  address?: string;
+  /** An existing connection to reuse (its owner closes it). */
+  connection?: NativeConnection;
+  /** Agent actions to register. @default builtinActions */
+  actions?: AgentAction[];
+  /** Extra worker options (identity, tuning, ...). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/**
+ * A worker for longrun tasks: the `longTask` workflow and the `runStep` activity with the given actions.
+ * Uses the prebuilt workflow bundle when present (fast start), else bundles `src/workflows`.
+ */
+export async function createLongrunWorker(
+  opts: LongrunWorkerOptions
+): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
+  const { config } = opts;
+  const address = opts.address ?? config.address;
+  if (!opts.connection && !address) throw new Error('createLongrunWorker needs an address or a connection');
+  const connection =
+    opts.connection ?? (await NativeConnection.connect(connectionOptions(config, address as string)));
+  const activities = createActivities({
+    actions: actionRegistry(opts.actions ?? builtinActions),
+    artifacts: new ArtifactStore(config.artifactDir),
+    workRoot: join(config.dataDir, 'work'),
+  });
+  const workflows = existsSync(PREBUILT_BUNDLE)
+    ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }
+    : { workflowsPath: require.resolve('../workflows') };
+  const worker = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    activities,
+    ...workflows,
+    // Running steps get this long to reach their next checkpoint before they are cancelled.
+    shutdownGraceTime: '10 seconds',
+    maxCachedWorkflows: 500,
+    ...opts.workerOptions,
+  });
+  return { worker, connection, ownsConnection: !opts.connection };
+}

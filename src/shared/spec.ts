@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { DURABILITY_LEVELS } from './durability';
+
+/**
+ * The task spec: what a long task is. Versioned by `v` so stored specs stay readable as the format grows.
+ * Validated at every edge (client, CLI, workflow); a bad spec names the field and the rule.
+ */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const idRule = 'must start with a letter or digit and contain only letters, digits, ".", "_", ":" or "-"';
+
+export const TaskIdSchema = z.string().min(1).max(200).regex(ID, idRule);
+
+export const StepSpecSchema = z.strictObject({
+  id: z.string().min(1).max(100).regex(ID, idRule),
+  title: z.string().min(1).max(200).optional(),
+  /** Name of a registered agent action, e.g. `codebase.analyze`. */
+  action: z.string().min(1).max(200),
+  /** JSON input for the action; `{ "$from": "<stepId>.<field>" }` takes a value from an earlier step's output. */
+  input: z.record(z.string(), z.unknown()).default({}),
+  /** Relative share of the task's total progress. @default 1 */
+  weight: z.number().positive().max(1_000_000).default(1),
+});
+
+export const PhaseSpecSchema = z.strictObject({
+  id: z.string().min(1).max(100).regex(ID, idRule),
+  title: z.string().min(1).max(200).optional(),
+  steps: z.array(StepSpecSchema).min(1, 'a phase needs at least one step'),
+});
+
+export const TaskSpecSchema = z
+  .strictObject({
+    v: z.literal(1),
+    taskId: TaskIdSchema,
+    /** The agent the task belongs to (shown in lists and search attributes). */
+    agent: z.string().min(1).max(100).regex(ID, idRule),
+    title: z.string().min(1).max(200).optional(),
+    /** @default "standard" */
+    durability: z.enum(DURABILITY_LEVELS).default('standard'),
+    /** Overrides the durability level's heartbeat timeout (ms); the checkpoint interval follows. */
+    heartbeatTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
+    phases: z.array(PhaseSpecSchema).min(1, 'a task needs at least one phase'),
+  })
+  .superRefine((spec, ctx) => {
+    const seenSteps = new Map<string, string>();
+    const seenPhases = new Set<string>();
+    spec.phases.forEach((phase, p) => {
+      if (seenPhases.has(phase.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', p, 'id'],
+          message: `duplicate phase id "${phase.id}"`,
+        });
+      }
+      seenPhases.add(phase.id);
+      phase.steps.forEach((step, s) => {
+        if (seenSteps.has(step.id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'steps', s, 'id'],
+            message: `duplicate step id "${step.id}" (also at ${seenSteps.get(step.id)})`,
+          });
+        } else {
+          seenSteps.set(step.id, `phases[${p}].steps[${s}]`);
+        }
+      });
+    });
+  });
+
+export type TaskSpecInput = z.input<typeof TaskSpecSchema>;
+export type TaskSpec = z.output<typeof TaskSpecSchema>;
+export type PhaseSpec = TaskSpec['phases'][number];
+export type StepSpec = PhaseSpec['steps'][number];
+
+/** Steps in execution order with their phase position. */
+export interface PlannedStep {
+  phaseIndex: number;
+  phase: PhaseSpec;
+  /** Position in the whole task, 0-based. */
+  index: number;
+  step: StepSpec;
+}
+
+export function flattenSteps(spec: TaskSpec): PlannedStep[] {
+  const out: PlannedStep[] = [];
+  spec.phases.forEach((phase, phaseIndex) => {
+    for (const step of phase.steps) out.push({ phaseIndex, phase, index: out.length, step });
+  });
+  return out;
+}

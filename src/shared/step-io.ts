@@ -1,0 +1,87 @@
+/**
+ * What crosses between the workflow and the `runStep` activity. Kept small: large data lives in the
+ * artifact store and travels as an `ArtifactRef`.
+ */
+export interface StepRequest {
+  taskId: string;
+  phaseId: string;
+  stepId: string;
+  action: string;
+  /** The step's input with every `$from` reference already resolved. */
+  input: Record<string, unknown>;
+  /** Where a previously stopped schedule of this step left off (heartbeat details cover retries). */
+  cursor?: unknown;
+}
+
+export interface StepResult {
+  /** Small JSON output, visible to later steps through `$from` references. */
+  output: Record<string, unknown>;
+  itemsDone?: number;
+  itemsTotal?: number;
+}
+
+/** The heartbeat payload of a running step: its resume cursor and item progress. */
+export interface StepHeartbeat {
+  cursor: unknown;
+  done: number;
+  total: number | null;
+  note?: string;
+}
+
+/** A stored blob, addressed by the SHA-256 of its content. */
+export interface ArtifactRef {
+  sha256: string;
+  bytes: number;
+  name: string;
+  mediaType: string;
+}
+
+export function isStepHeartbeat(value: unknown): value is StepHeartbeat {
+  return typeof value === 'object' && value !== null && 'done' in value && 'cursor' in value;
+}
+
+export interface FromReference {
+  $from: string;
+}
+
+function isFromReference(value: unknown): value is FromReference {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 1 &&
+    typeof (value as { $from?: unknown }).$from === 'string'
+  );
+}
+
+/**
+ * Replaces every `{ "$from": "<stepId>.<field>[.<field>...]" }` in a step input with that value from an
+ * earlier step's output. Throws (naming the reference) when the step or field does not exist.
+ */
+export function resolveStepInput(
+  input: Record<string, unknown>,
+  outputs: Readonly<Record<string, Record<string, unknown>>>
+): Record<string, unknown> {
+  const resolve = (value: unknown, where: string): unknown => {
+    if (isFromReference(value)) {
+      const [stepId, ...fields] = value.$from.split('.');
+      const output = stepId === undefined ? undefined : outputs[stepId];
+      if (output === undefined) {
+        throw new Error(`${where}: $from "${value.$from}" names step "${stepId}", which has no output yet`);
+      }
+      let current: unknown = output;
+      for (const field of fields) {
+        if (typeof current !== 'object' || current === null || !(field in current)) {
+          throw new Error(`${where}: $from "${value.$from}" has no field "${field}"`);
+        }
+        current = (current as Record<string, unknown>)[field];
+      }
+      return current;
+    }
+    if (Array.isArray(value)) return value.map((v, i) => resolve(v, `${where}[${i}]`));
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, `${where}.${k}`)]));
+    }
+    return value;
+  };
+  return resolve(input, 'input') as Record<string, unknown>;
+}
