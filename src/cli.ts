@@ -56,7 +56,7 @@ export function buildProgram(): Command {
     .option('--root <dir>', "folder for the demo to review (default: longrun's own src/)")
     .option('--task-id <id>', 'task id of the demo', 'demo-codebase-review')
     .addOption(
-      new Option('--durability <level>', 'durability level').choices(DURABILITY_LEVELS).default('standard')
+      new Option('--durability <level>', 'durability level').choices(DURABILITY_LEVELS).default('high')
     )
     .option('--exit-on-complete', 'stop the server and worker when the task ends')
     .action(

@@ -48,8 +48,8 @@ export function createStepContext(
   const activity = Context.current();
   const previous: unknown = activity.info.heartbeatDetails;
   // A retry of this schedule resumes from its own last heartbeat; a fresh schedule from the request's cursor.
-  let cursor: unknown = isStepHeartbeat(previous) ? previous.cursor : request.cursor;
-  let last: StepHeartbeat = isStepHeartbeat(previous) ? previous : { cursor, done: 0, total: null };
+  let cursor: unknown = (isStepHeartbeat(previous) ? previous.cursor : request.cursor) ?? undefined;
+  let last: StepHeartbeat = isStepHeartbeat(previous) ? previous : { cursor: cursor ?? null, done: 0, total: null };
 
   const ctx: StepContext = {
     taskId: request.taskId,
@@ -65,7 +65,7 @@ export function createStepContext(
       activity.heartbeat(last);
     },
     progress(done, total, note) {
-      last = { cursor, done, total, ...(note === undefined ? {} : { note }) };
+      last = { cursor: cursor ?? null, done, total, ...(note === undefined ? {} : { note }) };
       activity.heartbeat(last);
     },
     throwIfCancelled() {

@@ -83,12 +83,12 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
 
   let exitCode = 0;
   try {
-    const spec = codebaseReviewSpec({ taskId, root, durability: opts.durability ?? 'standard' });
+    const spec = codebaseReviewSpec({ taskId, root, durability: opts.durability ?? 'high' });
     const started = await client.start(spec);
     out(
       started.started
-        ? `Started task ${taskId} reviewing ${root}`
-        : `Continuing task ${taskId} (it already exists)`
+        ? `Started task ${taskId} (run ${started.runId}) reviewing ${root}`
+        : `Continuing task ${taskId} (run ${started.runId}): it already exists`
     );
     if (server?.uiUrl) out(`Web UI: ${workflowUrl(server.uiUrl, config.namespace, taskId)}`);
     out(`Progress from the Temporal CLI: temporal workflow query --type progress --workflow-id ${taskId}`);
@@ -125,6 +125,9 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
           out(
             `Task ${taskId} completed: ${String(analysis.files)} files, ${String(analysis.lines)} lines analyzed.`
           );
+          if (Number(analysis.resumedFrom) > 0) {
+            out(`The analyze step was interrupted and resumed at file ${String(analysis.resumedFrom)}.`);
+          }
           out(`Report: ${reportPath}`);
         }
       } else {
@@ -140,8 +143,10 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
     out(`\nError: ${err instanceof Error ? err.message : String(err)}`);
     exitCode = 1;
   } finally {
+    const drainStarted = Date.now();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone.catch((err: unknown) => out(`worker stopped with an error: ${String(err)}`));
+    out(`Worker drained in ${((Date.now() - drainStarted) / 1000).toFixed(1)} s.`);
     await client.close();
     await connection.close();
     if (server) {

@@ -82,7 +82,10 @@ function stopStaleServer(pidFile: string, dbFile: string): void {
  * Registers longrun's search attributes in a namespace, adding only the missing ones: the dev server's
  * `--search-attribute` flag applies only when a database is first created.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string
+): Promise<string[]> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = LONGRUN_SEARCH_ATTRIBUTES.filter((key) => !(customAttributes ?? {})[key.name]);
   if (missing.length > 0) {

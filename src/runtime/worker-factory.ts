@@ -5,6 +5,7 @@ import { actionRegistry, createActivities, type AgentAction } from '../activitie
 import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { ArtifactStore } from './artifact-store';
 import { connectionOptions, type LongrunConfig } from './config';
+import { ensureSearchAttributes } from './dev-server';
 
 /** Every agent action this package ships. */
 export const builtinActions: AgentAction[] = [...codebaseReviewActions];
@@ -44,14 +45,21 @@ export async function createLongrunWorker(
   const workflows = existsSync(PREBUILT_BUNDLE)
     ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }
     : { workflowsPath: require.resolve('../workflows') };
+  try {
+    await ensureSearchAttributes(connection, config.namespace);
+  } catch (err) {
+    // A managed cluster may not let workers change the namespace; tasks then fail to upsert until an
+    // operator registers the attributes (README, "Operating").
+    console.warn(`longrun: could not register search attributes: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     activities,
     ...workflows,
-    // Running steps get this long to reach their next checkpoint before they are cancelled.
-    shutdownGraceTime: '10 seconds',
+    // Steps stop at their next item once cancelled, so cancel them soon after shutdown starts.
+    shutdownGraceTime: '1 second',
     maxCachedWorkflows: 500,
     ...opts.workerOptions,
   });

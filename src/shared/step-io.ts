@@ -22,6 +22,7 @@ export interface StepResult {
 
 /** The heartbeat payload of a running step: its resume cursor and item progress. */
 export interface StepHeartbeat {
+  /** null before the first checkpoint (JSON has no undefined). */
   cursor: unknown;
   done: number;
   total: number | null;
@@ -37,7 +38,7 @@ export interface ArtifactRef {
 }
 
 export function isStepHeartbeat(value: unknown): value is StepHeartbeat {
-  return typeof value === 'object' && value !== null && 'done' in value && 'cursor' in value;
+  return typeof value === 'object' && value !== null && typeof (value as { done?: unknown }).done === 'number';
 }
 
 export interface FromReference {

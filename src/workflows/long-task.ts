@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   log,
@@ -30,6 +31,13 @@ import { resolveStepInput } from '../shared/step-io';
 import { issuesOf } from '../shared/validation';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** The innermost cause's message: "Activity task failed" alone says nothing about what went wrong. */
+function failureMessage(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
 
 /** Query name `progress`: `temporal workflow query --type progress --workflow-id <task id>`. */
 export const progressQuery = defineQuery<TaskProgress>('progress');
@@ -137,7 +145,8 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         initialInterval: policy.retry.initialIntervalMs,
         backoffCoefficient: policy.retry.backoffCoefficient,
         maximumInterval: policy.retry.maximumIntervalMs,
-        maximumAttempts: policy.retry.maximumAttempts,
+        // The SDK treats an absent maximumAttempts as unlimited; 0 is rejected.
+        ...(policy.retry.maximumAttempts > 0 ? { maximumAttempts: policy.retry.maximumAttempts } : {}),
         nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
       },
     });
@@ -163,7 +172,9 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       });
       outputs[step.id] = result.output;
     } catch (err) {
-      progress.error = `step ${step.id} failed: ${err instanceof Error ? err.message : String(err)}`;
+      // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
+      if (!(err instanceof ActivityFailure)) throw err;
+      progress.error = `step ${step.id} failed: ${failureMessage(err)}`;
       setState('failed');
       log.error('step failed', { taskId: spec.taskId, stepId: step.id, error: progress.error });
       throw err;

@@ -5,7 +5,7 @@ import { activityInfo } from '@temporalio/activity';
 import { z } from 'zod';
 import { ArtifactRefSchema } from '../../../shared/artifact-schema';
 import { defineAction } from '../../action';
-import type { StepContext } from '../../step-context';
+import type { ItemCursor, StepContext } from '../../step-context';
 import { analyzeSource, type SourceMetrics } from './analysis';
 import type { Manifest, ManifestEntry } from './scan';
 
@@ -119,6 +119,7 @@ export const analyzeAction = defineAction({
     const root = resolve(input.root);
     const manifest = await ctx.artifacts.getJson<Manifest>(input.manifest);
     const entries = manifest.files.map((file, index) => ({ ...file, index }));
+    const resumedFrom = (ctx.cursor as ItemCursor | undefined)?.next ?? 0;
     const resultsPath = join(ctx.workDir, 'results.jsonl');
     if (ctx.cursor === undefined) await truncate(resultsPath, 0).catch(() => undefined);
     else await dropTornTail(resultsPath);
@@ -148,6 +149,6 @@ export const analyzeAction = defineAction({
       name: 'analysis.json',
       mediaType: 'application/json',
     });
-    return { results, ...totalsOf(rows), refilled, attempt: activityInfo().attempt };
+    return { results, ...totalsOf(rows), resumedFrom, refilled, attempt: activityInfo().attempt };
   },
 });

@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // Tests that start Temporal dev servers and worker processes share 2 cores: keep files in one process.
+  maxWorkers: 1,
+  testTimeout: 120_000,
+  verbose: true,
+};

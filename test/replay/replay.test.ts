@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { workflowBundle } from '../support/temporal';
+
+const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
+const fixture = (name: string): unknown => JSON.parse(readFileSync(join(HISTORIES, name), 'utf8'));
+
+describe('workflow replay', () => {
+  it('replays the recorded codebase review history (v1) with the current workflow code', async () => {
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle() },
+        fixture('long-task-codebase-review-v1.json'),
+        'codebase-review-v1'
+      )
+    ).resolves.toBeUndefined();
+  });
+
+  it('fails with DeterminismViolationError against a deliberately changed workflow', async () => {
+    const tampered = await bundleWorkflowCode({ workflowsPath: require.resolve('./tampered-workflows') });
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: tampered },
+        fixture('long-task-codebase-review-v1.json'),
+        'codebase-review-v1-tampered'
+      )
+    ).rejects.toThrow(DeterminismViolationError);
+  });
+});
+
+describe('protobufjs', () => {
+  it('is installed once, so JSON histories decode (a duplicate breaks historyFromJSON)', () => {
+    const top = require.resolve('protobufjs/package.json');
+    const fromProto = require.resolve('protobufjs/package.json', {
+      paths: [join(require.resolve('@temporalio/proto/package.json'), '..')],
+    });
+    const fromCommon = require.resolve('protobufjs/package.json', {
+      paths: [join(require.resolve('@temporalio/common/package.json'), '..')],
+    });
+    expect(fromProto).toBe(top);
+    expect(fromCommon).toBe(top);
+    const history = historyFromJSON(fixture('long-task-codebase-review-v1.json'));
+    expect(history.events?.length).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,6 @@
+import { temporalCliPath } from '../../src/runtime/temporal-cli';
+
+/** Provisions the Temporal CLI once (build or cache hit) and hands its path to every test file. */
+export default function globalSetup(): void {
+  process.env.LONGRUN_TEMPORAL_CLI = temporalCliPath();
+}

@@ -1,0 +1,28 @@
+import { loadConfig } from '../../src/runtime/config';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded dev server and a data folder under the working directory', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config.address).toBeUndefined();
+    expect(config.namespace).toBe('default');
+    expect(config.taskQueue).toBe('longrun');
+    expect(config.dataDir).toBe('/srv/app/.longrun');
+    expect(config.artifactDir).toBe('/srv/app/.longrun/artifacts');
+    expect(config.devPort).toBe(7233);
+    expect(config.tls).toBe(false);
+  });
+
+  it('uses an existing cluster with TLS when TEMPORAL_ADDRESS and an API key are set', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'k' }, '/w');
+    expect(config.address).toBe('ns.acct.tmprl.cloud:7233');
+    expect(config.tls).not.toBe(false);
+  });
+
+  it('names the variable and the rule for a bad value', () => {
+    expect(() => loadConfig({ LONGRUN_DEV_PORT: '99999' }, '/w')).toThrow(/LONGRUN_DEV_PORT: /);
+    expect(() => loadConfig({ TEMPORAL_TLS: 'maybe' }, '/w')).toThrow(/TEMPORAL_TLS: must be true\/false/);
+    expect(() => loadConfig({ TEMPORAL_TLS_CERT: '/c.pem' }, '/w')).toThrow(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together'
+    );
+  });
+});

@@ -1,0 +1,44 @@
+import { checkpointIntervalFor, DURABILITY_LEVELS, durabilityPolicy } from '../../src/shared/durability';
+import { itemFraction, progressBar, weightedPercent } from '../../src/shared/progress';
+
+describe('weightedPercent', () => {
+  it('weights completed steps and the current step fraction', () => {
+    expect(weightedPercent([1, 18, 1], 0)).toBe(0);
+    expect(weightedPercent([1, 18, 1], 1)).toBeCloseTo(5);
+    expect(weightedPercent([1, 18, 1], 1, 0.5)).toBeCloseTo(50);
+    expect(weightedPercent([1, 18, 1], 3)).toBe(100);
+  });
+
+  it('clamps fractions and handles empty plans', () => {
+    expect(weightedPercent([1, 1], 0, 7)).toBe(50);
+    expect(weightedPercent([1, 1], 0, Number.NaN)).toBe(0);
+    expect(weightedPercent([], 0)).toBe(0);
+  });
+
+  it('derives the item fraction only when the total is known', () => {
+    expect(itemFraction({ done: 5, total: 10 })).toBe(0.5);
+    expect(itemFraction({ done: 5, total: null })).toBe(0);
+    expect(itemFraction(null)).toBe(0);
+  });
+
+  it('draws a bar of fixed width', () => {
+    expect(progressBar(50, 10)).toBe('[#####-----]');
+    expect(progressBar(150, 4)).toBe('[####]');
+  });
+});
+
+describe('durabilityPolicy', () => {
+  it('orders levels: higher durability notices dead workers sooner and loses less work', () => {
+    const [basic, standard, high] = DURABILITY_LEVELS.map((l) => durabilityPolicy(l));
+    expect(basic!.heartbeatTimeoutMs).toBeGreaterThan(standard!.heartbeatTimeoutMs);
+    expect(standard!.heartbeatTimeoutMs).toBeGreaterThan(high!.heartbeatTimeoutMs);
+    expect(basic!.checkpointIntervalMs).toBeGreaterThan(high!.checkpointIntervalMs);
+    expect(high!.retry.maximumAttempts).toBe(0); // unlimited
+  });
+
+  it('derives the checkpoint interval from the heartbeat throttle of the SDK', () => {
+    expect(checkpointIntervalFor(5_000)).toBe(4_000);
+    expect(checkpointIntervalFor(600_000)).toBe(60_000);
+    expect(durabilityPolicy('high', { heartbeatTimeoutMs: 2_000 }).checkpointIntervalMs).toBe(1_600);
+  });
+});

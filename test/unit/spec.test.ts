@@ -1,0 +1,100 @@
+import { codebaseReviewSpec } from '../../src/shared/plans';
+import { flattenSteps, TaskSpecSchema } from '../../src/shared/spec';
+import { resolveStepInput } from '../../src/shared/step-io';
+import { parseOrThrow, ValidationError } from '../../src/shared/validation';
+
+const minimal = {
+  v: 1,
+  taskId: 'task-1',
+  agent: 'demo',
+  phases: [{ id: 'p1', steps: [{ id: 's1', action: 'demo.run' }] }],
+};
+
+function issuesFor(spec: unknown): string[] {
+  try {
+    parseOrThrow(TaskSpecSchema, spec, 'task spec', 'spec');
+  } catch (err) {
+    if (err instanceof ValidationError) return err.issues.map((i) => `${i.path}: ${i.rule}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('TaskSpecSchema', () => {
+  it('accepts a minimal spec and fills in defaults', () => {
+    const spec = TaskSpecSchema.parse(minimal);
+    expect(spec.durability).toBe('standard');
+    expect(spec.phases[0]?.steps[0]).toEqual({ id: 's1', action: 'demo.run', input: {}, weight: 1 });
+  });
+
+  it('accepts the demo codebase review spec', () => {
+    const spec = TaskSpecSchema.parse(codebaseReviewSpec({ taskId: 'r1', root: 'src' }));
+    expect(flattenSteps(spec).map((s) => s.step.action)).toEqual([
+      'codebase.scan',
+      'codebase.analyze',
+      'codebase.report',
+    ]);
+  });
+
+  it('names the field and the rule for each problem', () => {
+    const issues = issuesFor({
+      ...minimal,
+      v: 2,
+      taskId: 'has space',
+      durability: 'extreme',
+      phases: [{ id: 'p1', steps: [{ id: 's1' }] }],
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^spec\.v: /),
+        expect.stringMatching(/^spec\.taskId: must start with a letter or digit/),
+        expect.stringMatching(/^spec\.durability: /),
+        expect.stringMatching(/^spec\.phases\[0\]\.steps\[0\]\.action: /),
+      ])
+    );
+  });
+
+  it('rejects duplicate step ids, empty phases and unknown fields', () => {
+    const issues = issuesFor({
+      ...minimal,
+      extra: true,
+      phases: [
+        { id: 'p1', steps: [{ id: 's1', action: 'a' }] },
+        { id: 'p2', steps: [{ id: 's1', action: 'b' }] },
+        { id: 'p3', steps: [] },
+      ],
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^spec: .*extra/),
+        'spec.phases[1].steps[0].id: duplicate step id "s1" (also at phases[0].steps[0])',
+        'spec.phases[2].steps: a phase needs at least one step',
+      ])
+    );
+  });
+
+  it('rejects a heartbeat timeout under one second', () => {
+    expect(issuesFor({ ...minimal, heartbeatTimeoutMs: 10 })).toEqual([
+      expect.stringMatching(/^spec\.heartbeatTimeoutMs: /),
+    ]);
+  });
+});
+
+describe('resolveStepInput', () => {
+  const outputs = { scan: { manifest: { sha256: 'ab', bytes: 1 }, files: 3 } };
+
+  it('replaces $from references, also nested in arrays and objects', () => {
+    expect(
+      resolveStepInput({ a: { $from: 'scan.manifest' }, list: [{ $from: 'scan.files' }], keep: 'x' }, outputs)
+    ).toEqual({ a: { sha256: 'ab', bytes: 1 }, list: [3], keep: 'x' });
+  });
+
+  it('names the reference when a step or field is missing', () => {
+    expect(() => resolveStepInput({ a: { $from: 'nope.x' } }, outputs)).toThrow(
+      'input.a: $from "nope.x" names step "nope", which has no output yet'
+    );
+    expect(() => resolveStepInput({ a: { $from: 'scan.missing' } }, outputs)).toThrow(
+      'input.a: $from "scan.missing" has no field "missing"'
+    );
+  });
+});

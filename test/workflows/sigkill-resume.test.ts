@@ -1,0 +1,167 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
+import { LongrunClient } from '../../src/client';
+import { checkpointIntervalFor } from '../../src/shared/durability';
+import { codebaseReviewSpec } from '../../src/shared/plans';
+import { isStepHeartbeat, type StepHeartbeat } from '../../src/shared/step-io';
+import { generateRepo } from '../support/fixture-repo';
+import { startDevServerEnv } from '../support/temporal';
+import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+
+const FILES = 2500;
+const LINES_PER_FILE = 2500;
+const HEARTBEAT_TIMEOUT_MS = 2_000;
+const CHECKPOINT_INTERVAL_MS = checkpointIntervalFor(HEARTBEAT_TIMEOUT_MS);
+const TASK_QUEUE = 'sigkill-test';
+
+interface AuditLine {
+  pid: number;
+  attempt: number;
+  index: number;
+  path: string;
+  at: number;
+}
+
+let env: TestWorkflowEnvironment;
+let dir: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  env = await startDevServerEnv();
+  dir = mkdtempSync(join(tmpdir(), 'longrun-sigkill-'));
+  generateRepo(join(dir, 'repo'), FILES, LINES_PER_FILE);
+});
+
+afterAll(async () => {
+  for (const w of workers) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.exited;
+  }
+  await env?.teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function readAudit(path: string): AuditLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith('}'))
+    .map((line) => JSON.parse(line) as AuditLine);
+}
+
+function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+async function recordedCursor(longrun: LongrunClient, taskId: string): Promise<StepHeartbeat | undefined> {
+  const description = await longrun.client.workflow.getHandle(taskId).describe();
+  const pending = description.raw.pendingActivities?.[0];
+  if (!pending?.heartbeatDetails?.payloads?.length) return undefined;
+  const [details] = await decodeArrayFromPayloads(
+    longrun.client.options.loadedDataConverter,
+    pending.heartbeatDetails.payloads
+  );
+  return isStepHeartbeat(details) ? details : undefined;
+}
+
+describe('a worker killed with SIGKILL in the middle of a step', () => {
+  it('resumes on a new worker process from the last recorded cursor and redoes at most one checkpoint interval', async () => {
+    const taskId = 'sigkill-review';
+    const auditLog = join(dir, 'audit.jsonl');
+    const workerEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      LONGRUN_TASK_QUEUE: TASK_QUEUE,
+      LONGRUN_DATA_DIR: join(dir, 'data'), // both workers run on this machine and share it
+    };
+    const longrun = new LongrunClient(env.client, TASK_QUEUE);
+    const first = spawnWorker(workerEnv);
+    workers.push(first);
+    await longrun.start(
+      codebaseReviewSpec({
+        taskId,
+        root: join(dir, 'repo'),
+        durability: 'high',
+        heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+        auditLog,
+      })
+    );
+
+    // Kill once the server has recorded a cursor well inside the analyze step.
+    await waitFor(
+      'a recorded cursor past 25% of the files',
+      async () => {
+        const hb = await recordedCursor(longrun, taskId);
+        const next = (hb?.cursor as { next?: number } | undefined)?.next ?? 0;
+        return next >= FILES / 4 ? next : undefined;
+      },
+      90_000,
+      50
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const killedAt = Date.now();
+    const beforeKill = readAudit(auditLog);
+    const cursor = await recordedCursor(longrun, taskId);
+    const resumeAt = (cursor?.cursor as { next: number }).next;
+    expect(beforeKill.length).toBeLessThan(FILES); // really killed in the middle of the step
+    expect(resumeAt).toBeGreaterThanOrEqual(FILES / 4);
+
+    const second = spawnWorker(workerEnv);
+    workers.push(second);
+    const result = await longrun.result(taskId);
+    const recoveredAfterMs = Date.now() - killedAt;
+    second.child.kill('SIGTERM');
+
+    const audit = readAudit(auditLog);
+    const byFirst = audit.filter((a) => a.pid === first.pid);
+    const bySecond = audit.filter((a) => a.pid === second.pid);
+    const analyzedBySecond = new Set(bySecond.map((a) => a.index));
+    const redone = byFirst.filter((a) => analyzedBySecond.has(a.index));
+
+    // Every file analyzed; none before the recorded cursor analyzed again.
+    expect(new Set(audit.map((a) => a.index)).size).toBe(FILES);
+    expect(bySecond.every((a) => a.index >= resumeAt)).toBe(true);
+    expect(Math.min(...bySecond.map((a) => a.index))).toBe(resumeAt);
+    // Redone work is exactly what the first worker did after its last recorded checkpoint ...
+    expect(redone.map((a) => a.index).sort((a, b) => a - b)).toEqual(
+      byFirst.filter((a) => a.index >= resumeAt).map((a) => a.index)
+    );
+    // ... and spans at most one checkpoint interval of its wall time (plus heartbeat RPC slack).
+    const redoneSpanMs = redone.length ? Math.max(...redone.map((a) => a.at)) - Math.min(...redone.map((a) => a.at)) : 0;
+    expect(redoneSpanMs).toBeLessThanOrEqual(CHECKPOINT_INTERVAL_MS + 500);
+    const rate = byFirst.length / ((byFirst.at(-1)!.at - byFirst[0]!.at) / 1000);
+    expect(redone.length).toBeLessThanOrEqual(Math.ceil(rate * ((CHECKPOINT_INTERVAL_MS + 500) / 1000)));
+
+    // The results equal an uninterrupted analysis of the same files.
+    const expected = listFiles(join(dir, 'repo')).map((p) => analyzeSource(readFileSync(p, 'utf8')));
+    expect(result.outputs.analyze).toMatchObject({
+      files: FILES,
+      lines: expected.reduce((a, m) => a + m.lines, 0),
+      todos: expected.reduce((a, m) => a + m.todos, 0),
+      fixmes: expected.reduce((a, m) => a + m.fixmes, 0),
+      resumedFrom: resumeAt,
+      refilled: 0,
+    });
+
+    console.log(
+      [
+        `SIGKILL resume: ${FILES} files, killed after ${beforeKill.length} analyses, last recorded cursor ${resumeAt}`,
+        `redone ${redone.length} files (${redoneSpanMs} ms of work; checkpoint interval ${CHECKPOINT_INTERVAL_MS} ms, ~${Math.round(rate)} files/s)`,
+        `kill to task completion: ${recoveredAfterMs} ms`,
+      ].join('\n')
+    );
+  });
+});
