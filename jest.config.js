@@ -9,4 +9,6 @@ module.exports = {
   maxWorkers: 1,
   testTimeout: 120_000,
   verbose: true,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
 };

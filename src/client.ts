@@ -54,6 +54,8 @@ export interface ConnectOptions {
   config?: LongrunConfig;
   /** Frontend address; default `config.address`, else the embedded dev server's 127.0.0.1:<LONGRUN_DEV_PORT>. */
   address?: string;
+  /** How long to wait for the server, in ms. @default 5000 */
+  connectTimeoutMs?: number;
 }
 
 export class LongrunClient {
@@ -66,7 +68,18 @@ export class LongrunClient {
   static async connect(opts: ConnectOptions = {}): Promise<LongrunClient> {
     const config = opts.config ?? loadConfig();
     const address = opts.address ?? config.address ?? `127.0.0.1:${config.devPort}`;
-    const connection = await Connection.connect(connectionOptions(config, address));
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({
+        ...connectionOptions(config, address),
+        connectTimeout: opts.connectTimeoutMs ?? 5_000,
+      });
+    } catch (err) {
+      throw new Error(
+        `cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}). ` +
+          'Is `longrun dev` running, or is TEMPORAL_ADDRESS set to your cluster?'
+      );
+    }
     const client = new Client({ connection, namespace: config.namespace });
     return new LongrunClient(client, config.taskQueue, connection);
   }

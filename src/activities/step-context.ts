@@ -49,7 +49,9 @@ export function createStepContext(
   const previous: unknown = activity.info.heartbeatDetails;
   // A retry of this schedule resumes from its own last heartbeat; a fresh schedule from the request's cursor.
   let cursor: unknown = (isStepHeartbeat(previous) ? previous.cursor : request.cursor) ?? undefined;
-  let last: StepHeartbeat = isStepHeartbeat(previous) ? previous : { cursor: cursor ?? null, done: 0, total: null };
+  let last: StepHeartbeat = isStepHeartbeat(previous)
+    ? previous
+    : { cursor: cursor ?? null, done: 0, total: null };
 
   const ctx: StepContext = {
     taskId: request.taskId,

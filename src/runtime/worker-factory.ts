@@ -50,7 +50,9 @@ export async function createLongrunWorker(
   } catch (err) {
     // A managed cluster may not let workers change the namespace; tasks then fail to upsert until an
     // operator registers the attributes (README, "Operating").
-    console.warn(`longrun: could not register search attributes: ${err instanceof Error ? err.message : String(err)}`);
+    console.warn(
+      `longrun: could not register search attributes: ${err instanceof Error ? err.message : String(err)}`
+    );
   }
   const worker = await Worker.create({
     connection,

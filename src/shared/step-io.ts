@@ -38,7 +38,9 @@ export interface ArtifactRef {
 }
 
 export function isStepHeartbeat(value: unknown): value is StepHeartbeat {
-  return typeof value === 'object' && value !== null && typeof (value as { done?: unknown }).done === 'number';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { done?: unknown }).done === 'number'
+  );
 }
 
 export interface FromReference {

@@ -55,8 +55,13 @@ beforeAll(async () => {
   const port = await freePort();
   uiPort = await freePort();
   address = `127.0.0.1:${port}`;
-  const { TEMPORAL_ADDRESS: _ignored, ...rest } = process.env;
-  env = { ...rest, LONGRUN_DATA_DIR: join(dir, 'data'), LONGRUN_DEV_PORT: String(port), LONGRUN_DEV_UI_PORT: String(uiPort) };
+  env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: '', // the embedded default, even where the environment names a cluster
+    LONGRUN_DATA_DIR: join(dir, 'data'),
+    LONGRUN_DEV_PORT: String(port),
+    LONGRUN_DEV_UI_PORT: String(uiPort),
+  };
 });
 
 afterAll(() => {
@@ -71,7 +76,7 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
     ({ child: dev, exited } = startDev());
     const status = await waitFor(
       'the analyze step to report items',
-      async () => {
+      () => {
         const r = longrun(['status', TASK_ID, '--json']);
         if (r.status !== 0) return undefined;
         const s = JSON.parse(r.stdout) as StatusJson;
@@ -86,7 +91,9 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
 
     const listed = temporal(['workflow', 'list', '--query', 'LongrunState="executing"', '--output', 'json']);
     expect(listed).toContain(TASK_ID);
-    const query = JSON.parse(temporal(['workflow', 'query', '--type', 'progress', '--workflow-id', TASK_ID, '--output', 'json'])) as {
+    const query = JSON.parse(
+      temporal(['workflow', 'query', '--type', 'progress', '--workflow-id', TASK_ID, '--output', 'json'])
+    ) as {
       queryResult: Array<{ state: string; phase: { id: string } }>;
     };
     expect(query.queryResult[0]).toMatchObject({ state: 'executing', phase: { id: 'analyze' } });
@@ -95,7 +102,9 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
 
     const text = longrun(['status', TASK_ID]);
     expect(text.status).toBe(0);
-    expect(text.stdout).toMatch(/executing \| phase 2\/3 Analyze files \| step 2\/3 Measure each file \| \d+\/5000 items/);
+    expect(text.stdout).toMatch(
+      /executing \| phase 2\/3 Analyze files \| step 2\/3 Measure each file \| \d+\/5000 items/
+    );
   });
 
   it('stops cleanly on Ctrl-C (SIGINT): the worker drains and the server stops', async () => {
@@ -107,7 +116,12 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
     expect(await exited).toBe(0);
     expect(Date.now() - stoppedAt).toBeLessThan(20_000);
     expect(devOutput).toContain('Temporal dev server stopped');
-    console.log(devOutput.split(/\r|\n/).filter((l) => l && !l.startsWith('[')).join('\n'));
+    console.log(
+      devOutput
+        .split(/\r|\n/)
+        .filter((l) => l && !l.startsWith('['))
+        .join('\n')
+    );
     expect(longrun(['status', TASK_ID]).status).toBe(1); // nothing answers any more
   });
 
@@ -121,16 +135,23 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
     expect(resumed).toBeGreaterThanOrEqual(doneBeforeStop);
     const report = join(dir, 'data', 'reports', `${TASK_ID}.md`);
     expect(existsSync(report)).toBe(true);
-    expect(readFileSync(report, 'utf8').match(/^\| pkg\d\/mod\d\/file\d{5}\.ts \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| `[0-9a-f]{64}` \|$/gm)).toHaveLength(FILES);
+    expect(
+      readFileSync(report, 'utf8').match(
+        /^\| pkg\d\/mod\d\/file\d{5}\.ts \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \| `[0-9a-f]{64}` \|$/gm
+      )
+    ).toHaveLength(FILES);
   });
   it('shows the finished task on a later run and rejects bad CLI input naming the id or field', async () => {
     devOutput = '';
     ({ child: dev, exited } = startDev());
-    await waitFor('the finished task to be shown', async () =>
+    await waitFor('the finished task to be shown', () =>
       devOutput.includes('Press Ctrl-C to stop') ? true : undefined
     );
     expect(devOutput).toContain(`Continuing task ${TASK_ID} (run ${firstRunId})`);
-    expect(JSON.parse(longrun(['result', TASK_ID]).stdout)).toMatchObject({ state: 'completed', taskId: TASK_ID });
+    expect(JSON.parse(longrun(['result', TASK_ID]).stdout)).toMatchObject({
+      state: 'completed',
+      taskId: TASK_ID,
+    });
 
     const unknown = longrun(['status', 'no-such-task']);
     expect(unknown.status).toBe(3);
@@ -151,5 +172,4 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
     dev?.kill('SIGINT');
     expect(await exited).toBe(0);
   });
-
 });

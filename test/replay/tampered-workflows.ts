@@ -3,7 +3,11 @@
  * Replaying a history recorded with the real workflow against it must fail with a determinism error.
  */
 import { sleep } from '@temporalio/workflow';
-import { longTask as realLongTask, type LongTaskInput, type LongTaskResult } from '../../src/workflows/long-task';
+import {
+  longTask as realLongTask,
+  type LongTaskInput,
+  type LongTaskResult,
+} from '../../src/workflows/long-task';
 
 export { progressQuery } from '../../src/workflows/long-task';
 

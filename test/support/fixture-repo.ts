@@ -27,6 +27,9 @@ export function generateRepo(root: string, files: number, linesPerFile: number):
   for (let f = 0; f < files; f++) {
     const dir = join(root, `pkg${f % 7}`, `mod${f % 3}`);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `file${String(f).padStart(5, '0')}.ts`), `// generated module ${f}\n${bodies[f % 7]}`);
+    writeFileSync(
+      join(dir, `file${String(f).padStart(5, '0')}.ts`),
+      `// generated module ${f}\n${bodies[f % 7]}`
+    );
   }
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
 
-const fixture = (path: string) => readFileSync(join(__dirname, '..', 'fixtures', 'sample-repo', path), 'utf8');
+const fixture = (path: string) =>
+  readFileSync(join(__dirname, '..', 'fixtures', 'sample-repo', path), 'utf8');
 
 describe('analyzeSource', () => {
   it('counts lines, comments, markers, branches and nesting of a TypeScript file', () => {

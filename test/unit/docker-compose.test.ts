@@ -22,9 +22,13 @@ describe('docker-compose.yml', () => {
   it('is valid for `docker compose config` where the compose plugin exists', () => {
     const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
     if (probe.status !== 0) return; // no compose plugin on this machine: the structural checks below apply
-    const result = spawnSync('docker', ['compose', '-f', join(ROOT, 'docker-compose.yml'), 'config', '--quiet'], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      'docker',
+      ['compose', '-f', join(ROOT, 'docker-compose.yml'), 'config', '--quiet'],
+      {
+        encoding: 'utf8',
+      }
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
@@ -32,12 +36,21 @@ describe('docker-compose.yml', () => {
   it('runs Temporal on PostgreSQL with a schema job, the Web UI and a longrun worker', () => {
     const s = compose.services;
     expect(Object.keys(s).sort()).toEqual(
-      ['longrun-worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui'].sort()
+      [
+        'longrun-worker',
+        'postgresql',
+        'temporal',
+        'temporal-admin-tools',
+        'temporal-create-namespace',
+        'temporal-ui',
+      ].sort()
     );
     expect(s.postgresql?.image).toMatch(/^postgres:/);
     expect(s.temporal?.image).toBe('temporalio/server:1.29.1');
     expect(s.temporal?.environment?.DB).toBe('postgres12');
-    expect(s.temporal?.depends_on?.['temporal-admin-tools']?.condition).toBe('service_completed_successfully');
+    expect(s.temporal?.depends_on?.['temporal-admin-tools']?.condition).toBe(
+      'service_completed_successfully'
+    );
     expect(s['temporal-admin-tools']?.depends_on?.postgresql?.condition).toBe('service_healthy');
     expect(s['temporal-ui']?.ports).toContain('8080:8080');
     expect(s['longrun-worker']?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
@@ -56,7 +69,8 @@ describe('docker-compose.yml', () => {
     for (const service of Object.values(compose.services) as Array<Service & { volumes?: string[] }>) {
       for (const mount of service.volumes ?? []) {
         const source = mount.split(':')[0] as string;
-        if (!source.startsWith('.') && !source.startsWith('/')) expect(compose.volumes).toHaveProperty(source);
+        if (!source.startsWith('.') && !source.startsWith('/'))
+          expect(compose.volumes).toHaveProperty(source);
       }
     }
   });

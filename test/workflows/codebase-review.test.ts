@@ -54,13 +54,17 @@ afterAll(async () => {
 });
 
 function sha256Of(path: string): string {
-  return createHash('sha256').update(readFileSync(join(FIXTURE_ROOT, path))).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(join(FIXTURE_ROOT, path)))
+    .digest('hex');
 }
 
 describe('codebase review on a real dev server', () => {
   it('completes and writes a correct report for the fixture directory', async () => {
     const taskId = 'review-fixture';
-    const started = await longrun.start(codebaseReviewSpec({ taskId, root: FIXTURE_ROOT, title: 'Fixture review' }));
+    const started = await longrun.start(
+      codebaseReviewSpec({ taskId, root: FIXTURE_ROOT, title: 'Fixture review' })
+    );
     expect(started.started).toBe(true);
     const result = await longrun.result(taskId);
 
@@ -87,7 +91,11 @@ describe('codebase review on a real dev server', () => {
       ['src/app.ts', 10, 3],
       ['src/util.ts', 18, 6],
     ] as const) {
-      expect(report).toMatch(new RegExp(`\\| ${path.replace('.', '\\.')} \\| \\d+ \\| ${lines} \\| \\d+ \\| ${complexity} \\| .*\`${sha256Of(path)}\` \\|`));
+      expect(report).toMatch(
+        new RegExp(
+          `\\| ${path.replace('.', '\\.')} \\| \\d+ \\| ${lines} \\| \\d+ \\| ${complexity} \\| .*\`${sha256Of(path)}\` \\|`
+        )
+      );
     }
     expect(report).not.toContain('vendor/lib.js');
     expect(report).not.toContain('logo.bin');
@@ -99,7 +107,14 @@ describe('codebase review on a real dev server', () => {
     if (process.env.LONGRUN_RECORD_HISTORY === '1') {
       // The Temporal CLI's JSON is what operators get from `temporal workflow show --output json`.
       const json = execFileSync(process.env.LONGRUN_TEMPORAL_CLI as string, [
-        'workflow', 'show', '--workflow-id', taskId, '--address', env.address, '--output', 'json',
+        'workflow',
+        'show',
+        '--workflow-id',
+        taskId,
+        '--address',
+        env.address,
+        '--output',
+        'json',
       ]);
       writeFileSync(HISTORY_FIXTURE, json);
     }
@@ -108,13 +123,20 @@ describe('codebase review on a real dev server', () => {
   it('shows the finished task through the progress query and search attributes', async () => {
     const taskId = 'review-fixture';
     const progress = await longrun.progress(taskId);
-    expect(progress).toMatchObject({ state: 'completed', percent: 100, stepsCompleted: 3, agent: 'codebase-review' });
+    expect(progress).toMatchObject({
+      state: 'completed',
+      percent: 100,
+      stepsCompleted: 3,
+      agent: 'codebase-review',
+    });
     const description = await env.client.workflow.getHandle(taskId).describe();
     expect(description.typedSearchAttributes.get(LongrunState)).toBe('completed');
     expect(description.typedSearchAttributes.get(LongrunProgress)).toBe(100);
     expect(description.typedSearchAttributes.get(LongrunAgent)).toBe('codebase-review');
     const listed = [];
-    for await (const w of env.client.workflow.list({ query: `LongrunState="completed" AND WorkflowId="${taskId}"` })) {
+    for await (const w of env.client.workflow.list({
+      query: `LongrunState="completed" AND WorkflowId="${taskId}"`,
+    })) {
       listed.push(w.workflowId);
     }
     expect(listed).toEqual([taskId]);
@@ -139,7 +161,8 @@ describe('codebase review on a real dev server', () => {
     await longrun.start(spec);
     const failure = await longrun.result('unknown-action').catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    const cause = (failure as WorkflowFailedError).cause?.cause as { type?: string; message?: string } | undefined;
+    const cause = (failure as WorkflowFailedError).cause?.cause as
+      { type?: string; message?: string } | undefined;
     expect(cause?.type).toBe(FailureType.UnknownAction);
     expect(cause?.message).toContain('unknown action "codebase.nope"');
     const progress = await longrun.progress('unknown-action');

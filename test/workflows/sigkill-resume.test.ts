@@ -140,7 +140,9 @@ describe('a worker killed with SIGKILL in the middle of a step', () => {
       byFirst.filter((a) => a.index >= resumeAt).map((a) => a.index)
     );
     // ... and spans at most one checkpoint interval of its wall time (plus heartbeat RPC slack).
-    const redoneSpanMs = redone.length ? Math.max(...redone.map((a) => a.at)) - Math.min(...redone.map((a) => a.at)) : 0;
+    const redoneSpanMs = redone.length
+      ? Math.max(...redone.map((a) => a.at)) - Math.min(...redone.map((a) => a.at))
+      : 0;
     expect(redoneSpanMs).toBeLessThanOrEqual(CHECKPOINT_INTERVAL_MS + 500);
     const rate = byFirst.length / ((byFirst.at(-1)!.at - byFirst[0]!.at) / 1000);
     expect(redone.length).toBeLessThanOrEqual(Math.ceil(rate * ((CHECKPOINT_INTERVAL_MS + 500) / 1000)));

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createStepContext, type StepContext } from '../../src/activities/step-context';
+import { ArtifactStore, ArtifactCorruptError } from '../../src/runtime/artifact-store';
+import type { StepHeartbeat } from '../../src/shared/step-io';
+import { writeFileSync } from 'node:fs';
+
+const request = { taskId: 't', phaseId: 'p', stepId: 's', action: 'a', input: {} };
+let dir: string;
+let artifacts: ArtifactStore;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'longrun-ctx-'));
+  artifacts = new ArtifactStore(join(dir, 'artifacts'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function recordHeartbeats(env: MockActivityEnvironment): StepHeartbeat[] {
+  const beats: StepHeartbeat[] = [];
+  env.on('heartbeat', (d: StepHeartbeat) => beats.push(d));
+  return beats;
+}
+
+describe('StepContext.checkpointed', () => {
+  it('visits every item once and checkpoints after each', async () => {
+    const env = new MockActivityEnvironment();
+    const beats = recordHeartbeats(env);
+    const seen = await env.run(async () => {
+      const ctx = createStepContext(request, { artifacts, workDir: dir });
+      const out: string[] = [];
+      for await (const item of ctx.checkpointed(['a', 'b', 'c'])) out.push(item);
+      return out;
+    });
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect(beats.map((b) => b.cursor)).toEqual([null, { next: 1 }, { next: 2 }, { next: 3 }]);
+    expect(beats.at(-1)).toMatchObject({ done: 3, total: 3 });
+  });
+
+  it('resumes a retried attempt from its last heartbeat cursor', async () => {
+    const env = new MockActivityEnvironment({
+      heartbeatDetails: { cursor: { next: 2 }, done: 2, total: 4 },
+      attempt: 2,
+    });
+    const seen = await env.run(async () => {
+      const ctx = createStepContext(request, { artifacts, workDir: dir });
+      expect(ctx.attempt).toBe(2);
+      const out: number[] = [];
+      for await (const item of ctx.checkpointed([10, 20, 30, 40])) out.push(item);
+      return out;
+    });
+    expect(seen).toEqual([30, 40]);
+  });
+
+  it('resumes a new schedule from the cursor the workflow passes in', async () => {
+    const env = new MockActivityEnvironment();
+    const seen = await env.run(async () => {
+      const ctx = createStepContext({ ...request, cursor: { next: 1 } }, { artifacts, workDir: dir });
+      const out: number[] = [];
+      for await (const item of ctx.checkpointed(asyncRange(4))) out.push(item);
+      return out;
+    });
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('stops at the next item with CancelledFailure carrying the last checkpoint when cancelled', async () => {
+    const env = new MockActivityEnvironment();
+    let ctx: StepContext | undefined;
+    const run = env.run(async () => {
+      ctx = createStepContext(request, { artifacts, workDir: dir });
+      const out: number[] = [];
+      for await (const item of ctx.checkpointed([1, 2, 3, 4, 5])) {
+        out.push(item);
+        if (item === 2) env.cancel();
+      }
+      return out;
+    });
+    const err = (await run.catch((e: unknown) => e)) as CancelledFailure;
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(err.details[0]).toMatchObject({ cursor: { next: 2 }, done: 2 });
+  });
+});
+
+describe('ArtifactStore', () => {
+  it('stores by content hash and detects a corrupted artifact instead of using it', async () => {
+    const ref = await artifacts.put('hello', { name: 'h.txt', mediaType: 'text/plain' });
+    expect(ref.sha256).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+    expect(await artifacts.getText(ref)).toBe('hello');
+    writeFileSync(artifacts.pathOf(ref), 'hellO');
+    await expect(artifacts.get(ref)).rejects.toThrow(ArtifactCorruptError);
+  });
+});
+
+async function* asyncRange(n: number): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) yield await Promise.resolve(i);
+}
