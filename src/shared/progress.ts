@@ -1,7 +1,7 @@
 /**
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
-export const TASK_STATES = ['executing', 'completed', 'failed'] as const;
+export const TASK_STATES = ['executing', 'completed', 'failed', 'cancelled'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export interface ItemProgress {

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   defineQuery,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -174,6 +175,10 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     } catch (err) {
       // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
       if (!(err instanceof ActivityFailure)) throw err;
+      if (isCancellation(err)) {
+        setState('cancelled'); // `temporal workflow cancel`: the step stopped, the task ends cancelled
+        throw err;
+      }
       progress.error = `step ${step.id} failed: ${failureMessage(err)}`;
       setState('failed');
       log.error('step failed', { taskId: spec.taskId, stepId: step.id, error: progress.error });

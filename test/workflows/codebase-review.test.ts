@@ -15,7 +15,9 @@ import { codebaseReviewSpec } from '../../src/shared/plans';
 import { LongrunState, LongrunProgress, LongrunAgent } from '../../src/shared/search-attributes';
 import type { ArtifactRef } from '../../src/shared/step-io';
 import { ValidationError } from '../../src/shared/validation';
+import { generateRepo } from '../support/fixture-repo';
 import { startDevServerEnv, workflowBundle } from '../support/temporal';
+import { waitFor } from '../support/worker-process';
 
 const FIXTURE_ROOT = 'test/fixtures/sample-repo'; // relative: recorded histories must not hold machine paths
 const HISTORY_FIXTURE = join(__dirname, '..', 'fixtures', 'histories', 'long-task-codebase-review-v1.json');
@@ -178,5 +180,25 @@ describe('codebase review on a real dev server', () => {
     const cause = failure.cause?.cause as { type?: string; message?: string } | undefined;
     expect(cause?.type).toBe(FailureType.InvalidInput);
     expect(cause?.message).toMatch(/input\.maxFileBytes: /);
+  });
+
+  it('ends cancelled when cancelled from outside, stopping the running step', async () => {
+    const repo = join(dataDir, 'cancel-repo');
+    generateRepo(repo, 2000, 2500);
+    const taskId = 'review-cancel';
+    await longrun.start(codebaseReviewSpec({ taskId, root: repo, durability: 'high' }));
+    const handle = env.client.workflow.getHandle(taskId);
+    await waitFor('the analyze step', async () => {
+      const p = await longrun.progress(taskId);
+      return p.step.id === 'analyze' ? p : undefined;
+    });
+    const cancelledAt = Date.now();
+    await handle.cancel(); // what `temporal workflow cancel` does
+    const failure = (await longrun.result(taskId).catch((err: unknown) => err)) as WorkflowFailedError;
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(Date.now() - cancelledAt).toBeLessThan(15_000);
+    expect((await longrun.progress(taskId)).state).toBe('cancelled');
+    expect((await handle.describe()).typedSearchAttributes.get(LongrunState)).toBe('cancelled');
   });
 });
