@@ -93,7 +93,9 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     completedAt: null,
     error: null,
   };
-  setHandler(progressQuery, () => progress);
+  setHandler(progressQuery, () => progress, {
+    description: 'Percent, state, phase and step of the task (item progress: see the pending activity)',
+  });
 
   let lastAttributes = '';
   const publish = (): void => {
