@@ -16,6 +16,7 @@ import {
   Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/config';
@@ -23,7 +24,20 @@ import { itemFraction, type ItemProgress, type TaskProgress } from './shared/pro
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
 import { isStepHeartbeat } from './shared/step-io';
 import { parseOrThrow } from './shared/validation';
-import { longTask, progressQuery, type LongTaskResult } from './workflows/long-task';
+import { randomUUID } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import Long from 'long';
+import { stepsRedoneByRollback, type CheckpointRecord } from './shared/checkpoints';
+import {
+  checkpointsQuery,
+  checkpointUpdate,
+  lifecycleQuery,
+  longTask,
+  planQuery,
+  progressQuery,
+  type LongTaskResult,
+} from './workflows/long-task';
+import type { LifecycleView } from './workflows/messages';
 
 /** Thrown by client calls that name a task id no task has. */
 export class UnknownTaskError extends Error {
@@ -31,6 +45,41 @@ export class UnknownTaskError extends Error {
   constructor(readonly taskId: string) {
     super(`unknown task "${taskId}": no task with this id exists in the namespace`);
   }
+}
+
+/** Thrown by `rollback` when the task has no checkpoint with the given id. */
+export class UnknownCheckpointError extends Error {
+  override readonly name = 'UnknownCheckpointError';
+  constructor(
+    readonly taskId: string,
+    readonly checkpointId: string,
+    readonly available: string[]
+  ) {
+    super(
+      `task "${taskId}" has no checkpoint "${checkpointId}"; it has: ${available.length ? available.join(', ') : 'none'}`
+    );
+  }
+}
+
+/** Thrown when a task refuses a request (an update's validator or handler rejected it); says why. */
+export class TaskRequestRejectedError extends Error {
+  override readonly name = 'TaskRequestRejectedError';
+  constructor(
+    readonly taskId: string,
+    readonly request: string,
+    readonly reason: string
+  ) {
+    super(`task "${taskId}" rejected ${request}: ${reason}`);
+  }
+}
+
+export interface RollbackResult {
+  taskId: string;
+  checkpoint: CheckpointRecord;
+  /** The run the task continues in after the reset. */
+  runId: string;
+  /** Completed steps that will run again, in order. */
+  stepsToRedo: string[];
 }
 
 export interface StartedTask {
@@ -145,6 +194,87 @@ export class LongrunClient {
     const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
     const progress = await this.progress(taskId).catch(() => null);
     return { taskId, runId: description.runId, execution: description.status.name, progress };
+  }
+
+  /** Named checkpoints of the task, oldest first. */
+  async checkpoints(taskId: string): Promise<CheckpointRecord[]> {
+    return this.wrap(taskId, () => this.client.workflow.getHandle(taskId).query(checkpointsQuery));
+  }
+
+  /** Lifecycle state, transition log, total and active durations, progress history. */
+  async lifecycle(taskId: string): Promise<LifecycleView> {
+    return this.wrap(taskId, () => this.client.workflow.getHandle(taskId).query(lifecycleQuery));
+  }
+
+  /** Records a `manual` checkpoint now and returns it (rejected for a finished or failed task). */
+  async checkpoint(taskId: string, label: string): Promise<CheckpointRecord> {
+    return this.request(taskId, 'checkpoint', () =>
+      this.client.workflow.getHandle(taskId).executeUpdate(checkpointUpdate, { args: [{ label }] })
+    );
+  }
+
+  /**
+   * Runs an update, turning its rejection into `TaskRequestRejectedError` (with the validator's reason),
+   * an update sent to a closed task into the same error naming its status, and an unknown id into
+   * `UnknownTaskError`.
+   */
+  private async request<T>(taskId: string, request: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new TaskRequestRejectedError(taskId, request, err.cause?.message ?? err.message);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        const description = await this.describeOrUndefined(taskId);
+        if (!description) throw new UnknownTaskError(taskId);
+        const status = description.status.name.toLowerCase();
+        throw new TaskRequestRejectedError(taskId, request, `the task is ${status}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Rolls a task back to a named checkpoint: a Temporal reset of the run that recorded it (also a run
+   * before a continue-as-new) to the checkpoint's workflow task. Signals and updates sent after that
+   * point are not reapplied. Steps completed after the checkpoint run again; returns which.
+   */
+  async rollback(taskId: string, checkpointId: string): Promise<RollbackResult> {
+    const handle = this.client.workflow.getHandle(taskId);
+    const [records, plan, progress] = await this.wrap(taskId, () =>
+      Promise.all([handle.query(checkpointsQuery), handle.query(planQuery), handle.query(progressQuery)])
+    );
+    const checkpoint = records.find((r) => r.id === checkpointId);
+    if (!checkpoint)
+      throw new UnknownCheckpointError(
+        taskId,
+        checkpointId,
+        records.map((r) => r.id)
+      );
+    const { ResetReapplyExcludeType } = temporal.api.enums.v1;
+    const response: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
+      await this.client.workflowService.resetWorkflowExecution({
+        namespace: this.client.options.namespace,
+        workflowExecution: { workflowId: taskId, runId: checkpoint.runId },
+        workflowTaskFinishEventId: Long.fromNumber(checkpoint.resetEventId),
+        reason: `longrun rollback to checkpoint ${checkpoint.id} (${checkpoint.label})`,
+        requestId: randomUUID(),
+        resetReapplyExcludeTypes: [
+          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL,
+          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
+        ],
+      });
+    return {
+      taskId,
+      checkpoint,
+      runId: response.runId ?? '',
+      stepsToRedo: stepsRedoneByRollback(
+        checkpoint,
+        plan.map((s) => s.id),
+        progress.stepsCompleted
+      ),
+    };
   }
 
   /** Waits for the task to finish and returns its result; a failed task throws `WorkflowFailedError`. */

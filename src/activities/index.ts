@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../runtime/artifact-store';
+import { describeHardware, type HardwareDescription } from '../runtime/hardware';
 import { FailureType } from '../shared/errors';
 import type { StepRequest, StepResult } from '../shared/step-io';
 import { issuesOf } from '../shared/validation';
@@ -30,6 +31,11 @@ function safeSegment(value: string): string {
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    /** Measures the worker's machine once per task (planning) to pick the hardware profile. */
+    async describeHardware(): Promise<HardwareDescription> {
+      return describeHardware();
+    },
+
     /** Runs one step of a task: looks up its action, validates the input and runs it with a step context. */
     async runStep(request: StepRequest): Promise<StepResult> {
       const action = deps.actions.get(request.action);
@@ -52,7 +58,10 @@ export function createActivities(deps: ActivityDeps) {
       }
       const workDir = join(deps.workRoot, safeSegment(request.taskId), safeSegment(request.stepId));
       await mkdir(workDir, { recursive: true });
-      const ctx = createStepContext(request, { artifacts: deps.artifacts, workDir });
+      const ctx = createStepContext(request, {
+        artifacts: deps.artifacts.withBackup(request.artifactBackup ?? false),
+        workDir,
+      });
       const output = await action.run(ctx, parsed.data);
       return { output };
     },

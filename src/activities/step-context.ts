@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { ArtifactStore } from '../runtime/artifact-store';
+import type { Artifacts } from '../runtime/artifact-store';
 import { isStepHeartbeat, type StepHeartbeat, type StepRequest } from '../shared/step-io';
 
 /** The cursor `StepContext.checkpointed` keeps: the index of the next item to process. */
@@ -21,7 +21,10 @@ export interface StepContext<Cursor = unknown> {
   readonly cursor: Cursor | undefined;
   /** Fires when the step is cancelled, times out or its worker shuts down. */
   readonly signal: AbortSignal;
-  readonly artifacts: ArtifactStore;
+  /** Content-addressed storage for outputs too big for history; backed up at high durability. */
+  readonly artifacts: Artifacts;
+  /** The task's initial context (read-only JSON from the spec). */
+  readonly context: Readonly<Record<string, unknown>>;
   /** A scratch folder private to this task and step, kept across attempts on the same machine. */
   readonly workDir: string;
   /** Records `cursor` as the step's checkpoint (sent to the server at the durability level's cadence). */
@@ -43,7 +46,7 @@ export interface StepContext<Cursor = unknown> {
 
 export function createStepContext(
   request: StepRequest,
-  deps: { artifacts: ArtifactStore; workDir: string }
+  deps: { artifacts: Artifacts; workDir: string }
 ): StepContext {
   const activity = Context.current();
   const previous: unknown = activity.info.heartbeatDetails;
@@ -60,6 +63,7 @@ export function createStepContext(
     cursor,
     signal: activity.cancellationSignal,
     artifacts: deps.artifacts,
+    context: request.context ?? {},
     workDir: deps.workDir,
     checkpoint(next, done = last.done, total = last.total, note) {
       cursor = next;

@@ -1,47 +1,108 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ArtifactRef } from '../shared/step-io';
 
-/** Thrown by `ArtifactStore.get` when a stored artifact's bytes no longer match its SHA-256. */
+/** Thrown by `ArtifactStore.get` when an artifact's bytes no longer match its SHA-256 and no good backup exists. */
 export class ArtifactCorruptError extends Error {
   override readonly name = 'ArtifactCorruptError';
   constructor(
     readonly ref: ArtifactRef,
-    actual: string
+    detail: string
   ) {
-    super(`artifact ${ref.name} (sha256 ${ref.sha256}) is corrupt: its content hashes to ${actual}`);
+    super(`artifact ${ref.name} (sha256 ${ref.sha256}) is corrupt: ${detail}`);
   }
+}
+
+/** What agent actions see of the store (`ctx.artifacts`). */
+export interface Artifacts {
+  put(content: string | Buffer, meta: { name: string; mediaType: string }): Promise<ArtifactRef>;
+  get(ref: ArtifactRef): Promise<Buffer>;
+  getText(ref: ArtifactRef): Promise<string>;
+  getJson<T>(ref: ArtifactRef): Promise<T>;
+}
+
+export interface ArtifactStoreOptions {
+  /** Folder for backup copies (high durability). @default "<root>-backup" */
+  backupRoot?: string;
+  /** Told when a corrupt or missing primary copy was restored from its backup. */
+  onRestore?: (ref: ArtifactRef, reason: string) => void;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function writeAtomic(target: string, data: Buffer): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, data);
+  await rename(temp, target);
 }
 
 /**
  * Content-addressed blob store on a local (or shared) folder. Writes are atomic (temp file + rename), so
- * a crash never leaves a half-written artifact under its final name; reads verify the hash.
+ * a crash never leaves a half-written artifact under its final name; every read verifies the hash. With
+ * backup on, each artifact is also written to the backup folder, and a corrupt or missing primary is
+ * restored from a verified backup (and reported through `onRestore`) instead of failing.
  */
-export class ArtifactStore {
-  constructor(readonly root: string) {}
+export class ArtifactStore implements Artifacts {
+  readonly backupRoot: string;
+
+  constructor(
+    readonly root: string,
+    private readonly options: ArtifactStoreOptions = {}
+  ) {
+    this.backupRoot = options.backupRoot ?? `${root}-backup`;
+  }
 
   pathOf(ref: Pick<ArtifactRef, 'sha256'>): string {
     return join(this.root, 'sha256', ref.sha256.slice(0, 2), ref.sha256);
   }
 
-  async put(content: string | Buffer, meta: { name: string; mediaType: string }): Promise<ArtifactRef> {
+  backupPathOf(ref: Pick<ArtifactRef, 'sha256'>): string {
+    return join(this.backupRoot, 'sha256', ref.sha256.slice(0, 2), ref.sha256);
+  }
+
+  /** A view whose `put` also writes a backup copy when `backup` is true. */
+  withBackup(backup: boolean): Artifacts {
+    if (!backup) return this;
+    return {
+      put: (content, meta) => this.put(content, meta, { backup: true }),
+      get: (ref) => this.get(ref),
+      getText: (ref) => this.getText(ref),
+      getJson: (ref) => this.getJson(ref),
+    };
+  }
+
+  async put(
+    content: string | Buffer,
+    meta: { name: string; mediaType: string },
+    opts: { backup?: boolean } = {}
+  ): Promise<ArtifactRef> {
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    const ref: ArtifactRef = { sha256, bytes: data.length, name: meta.name, mediaType: meta.mediaType };
-    const target = this.pathOf(ref);
-    await mkdir(join(target, '..'), { recursive: true });
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temp, data);
-    await rename(temp, target);
+    const ref: ArtifactRef = {
+      sha256: sha256(data),
+      bytes: data.length,
+      name: meta.name,
+      mediaType: meta.mediaType,
+    };
+    await writeAtomic(this.pathOf(ref), data);
+    if (opts.backup) await writeAtomic(this.backupPathOf(ref), data);
     return ref;
   }
 
   async get(ref: ArtifactRef): Promise<Buffer> {
-    const data = await readFile(this.pathOf(ref));
-    const actual = createHash('sha256').update(data).digest('hex');
-    if (actual !== ref.sha256) throw new ArtifactCorruptError(ref, actual);
-    return data;
+    const primary = await readFile(this.pathOf(ref)).catch(() => undefined);
+    if (primary && sha256(primary) === ref.sha256) return primary;
+    const problem = primary ? `its content hashes to ${sha256(primary)}` : 'the file is missing';
+    const backup = await readFile(this.backupPathOf(ref)).catch(() => undefined);
+    if (backup && sha256(backup) === ref.sha256) {
+      await writeAtomic(this.pathOf(ref), backup);
+      this.options.onRestore?.(ref, problem);
+      return backup;
+    }
+    throw new ArtifactCorruptError(ref, backup ? `${problem}, and so does its backup` : problem);
   }
 
   async getText(ref: ArtifactRef): Promise<string> {
@@ -50,5 +111,11 @@ export class ArtifactStore {
 
   async getJson<T>(ref: ArtifactRef): Promise<T> {
     return JSON.parse(await this.getText(ref)) as T;
+  }
+
+  /** Copies an existing primary artifact into the backup folder (for artifacts written without backup). */
+  async backUp(ref: ArtifactRef): Promise<void> {
+    await mkdir(dirname(this.backupPathOf(ref)), { recursive: true });
+    await copyFile(this.pathOf(ref), this.backupPathOf(ref));
   }
 }

@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   LONGRUN_DATA_DIR: z.string().min(1).optional(),
   /** @default "<data dir>/artifacts" */
   LONGRUN_ARTIFACT_DIR: z.string().min(1).optional(),
+  /** Backup copies of artifacts at high durability. @default "<artifact dir>-backup" */
+  LONGRUN_ARTIFACT_BACKUP_DIR: z.string().min(1).optional(),
   /** gRPC port of the local dev server. @default 7233 */
   LONGRUN_DEV_PORT: port.default(7233),
   /** Web UI port of the local dev server. @default 8233 */
@@ -48,6 +50,7 @@ export interface LongrunConfig {
   tls: TlsSettings | false;
   dataDir: string;
   artifactDir: string;
+  artifactBackupDir: string;
   devPort: number;
   devUiPort: number;
 }
@@ -63,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const tlsWanted = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY);
   const dataDir = resolve(cwd, e.LONGRUN_DATA_DIR ?? '.longrun');
+  const artifactDir = resolve(cwd, e.LONGRUN_ARTIFACT_DIR ?? resolve(dataDir, 'artifacts'));
   return {
     address: e.TEMPORAL_ADDRESS,
     namespace: e.TEMPORAL_NAMESPACE,
@@ -77,7 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         }
       : false,
     dataDir,
-    artifactDir: resolve(cwd, e.LONGRUN_ARTIFACT_DIR ?? resolve(dataDir, 'artifacts')),
+    artifactDir,
+    artifactBackupDir: resolve(cwd, e.LONGRUN_ARTIFACT_BACKUP_DIR ?? `${artifactDir}-backup`),
     devPort: e.LONGRUN_DEV_PORT,
     devUiPort: e.LONGRUN_DEV_UI_PORT,
   };

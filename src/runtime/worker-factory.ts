@@ -39,7 +39,11 @@ export async function createLongrunWorker(
     opts.connection ?? (await NativeConnection.connect(connectionOptions(config, address as string)));
   const activities = createActivities({
     actions: actionRegistry(opts.actions ?? builtinActions),
-    artifacts: new ArtifactStore(config.artifactDir),
+    artifacts: new ArtifactStore(config.artifactDir, {
+      backupRoot: config.artifactBackupDir,
+      onRestore: (ref, reason) =>
+        console.warn(`longrun: artifact ${ref.name} (${ref.sha256}) was restored from its backup: ${reason}`),
+    }),
     workRoot: join(config.dataDir, 'work'),
   });
   const workflows = existsSync(PREBUILT_BUNDLE)

@@ -1,10 +1,18 @@
 /**
- * Durability levels: how much in-step work a crash may cost, how fast a dead worker is noticed and how
- * hard a failing step is retried. One table, used by the workflow (activity options) and documented in
- * the README. Intervals are in milliseconds.
+ * Durability levels: how much work a crash may cost, how fast a dead worker is noticed, how hard a
+ * failing step is retried, how often named automatic checkpoints are recorded, how early a task
+ * continues as new and whether artifacts are backed up. One table, used by the workflow and published
+ * in the README. Intervals are in milliseconds.
  */
 export const DURABILITY_LEVELS = ['basic', 'standard', 'high'] as const;
 export type DurabilityLevel = (typeof DURABILITY_LEVELS)[number];
+
+/** `small`: a machine with fewer than 4 cores or less than 8 GiB of memory (seed 000's "NUC"). */
+export const HARDWARE_PROFILES = ['small', 'standard'] as const;
+export type HardwareProfile = (typeof HARDWARE_PROFILES)[number];
+
+/** On a small machine every interval is 50% longer (seed 000). */
+export const SMALL_MACHINE_FACTOR = 1.5;
 
 export interface RetryPolicySpec {
   initialIntervalMs: number;
@@ -16,6 +24,7 @@ export interface RetryPolicySpec {
 
 export interface DurabilityPolicy {
   level: DurabilityLevel;
+  hardware: HardwareProfile;
   /** A step that sends no heartbeat for this long is presumed dead and retried on another worker. */
   heartbeatTimeoutMs: number;
   /**
@@ -23,15 +32,26 @@ export interface DurabilityPolicy {
    * at most every min(0.8 x heartbeat timeout, 60 s).
    */
   checkpointIntervalMs: number;
+  /** A named `automatic` checkpoint is recorded at the first step boundary after this much time. */
+  automaticCheckpointEveryMs: number;
+  /** Continue as new once a run's history has this many events; 0: only when the server suggests it. */
+  continueAsNewAfterEvents: number;
+  /** Artifacts are copied to a backup folder and restored from it when the primary copy is corrupt. */
+  artifactBackup: boolean;
   retry: RetryPolicySpec;
 }
 
 /** The SDK's cap on the heartbeat throttle interval (worker option `maxHeartbeatThrottleInterval`). */
 export const MAX_HEARTBEAT_THROTTLE_MS = 60_000;
 
-const TABLE: Record<DurabilityLevel, { heartbeatTimeoutMs: number; retry: RetryPolicySpec }> = {
+type LevelRow = Omit<DurabilityPolicy, 'level' | 'hardware' | 'checkpointIntervalMs'>;
+
+export const DURABILITY_TABLE: Readonly<Record<DurabilityLevel, LevelRow>> = {
   basic: {
     heartbeatTimeoutMs: 120_000,
+    automaticCheckpointEveryMs: 10 * 60_000,
+    continueAsNewAfterEvents: 0,
+    artifactBackup: false,
     retry: {
       initialIntervalMs: 5_000,
       backoffCoefficient: 2,
@@ -41,6 +61,9 @@ const TABLE: Record<DurabilityLevel, { heartbeatTimeoutMs: number; retry: RetryP
   },
   standard: {
     heartbeatTimeoutMs: 30_000,
+    automaticCheckpointEveryMs: 5 * 60_000,
+    continueAsNewAfterEvents: 3_000,
+    artifactBackup: false,
     retry: {
       initialIntervalMs: 1_000,
       backoffCoefficient: 2,
@@ -50,6 +73,9 @@ const TABLE: Record<DurabilityLevel, { heartbeatTimeoutMs: number; retry: RetryP
   },
   high: {
     heartbeatTimeoutMs: 5_000,
+    automaticCheckpointEveryMs: 2 * 60_000,
+    continueAsNewAfterEvents: 1_000,
+    artifactBackup: true,
     retry: { initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 30_000, maximumAttempts: 0 },
   },
 };
@@ -59,20 +85,32 @@ export function checkpointIntervalFor(heartbeatTimeoutMs: number): number {
   return Math.min(Math.round(heartbeatTimeoutMs * 0.8), MAX_HEARTBEAT_THROTTLE_MS);
 }
 
-/**
- * The policy for a level. `heartbeatTimeoutMs` overrides the level's value (a task spec may ask for
- * faster dead-worker detection); the checkpoint interval follows from it.
- */
-export function durabilityPolicy(
-  level: DurabilityLevel,
-  overrides: { heartbeatTimeoutMs?: number } = {}
-): DurabilityPolicy {
-  const row = TABLE[level];
-  const heartbeatTimeoutMs = overrides.heartbeatTimeoutMs ?? row.heartbeatTimeoutMs;
+export interface PolicyOptions {
+  /** Overrides the level's heartbeat timeout (not scaled by the hardware profile). */
+  heartbeatTimeoutMs?: number;
+  /** @default "standard" */
+  hardware?: HardwareProfile;
+}
+
+/** The policy for a level on a hardware profile. */
+export function durabilityPolicy(level: DurabilityLevel, opts: PolicyOptions = {}): DurabilityPolicy {
+  const row = DURABILITY_TABLE[level];
+  const hardware = opts.hardware ?? 'standard';
+  const factor = hardware === 'small' ? SMALL_MACHINE_FACTOR : 1;
+  const heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? Math.round(row.heartbeatTimeoutMs * factor);
   return {
     level,
+    hardware,
     heartbeatTimeoutMs,
     checkpointIntervalMs: checkpointIntervalFor(heartbeatTimeoutMs),
+    automaticCheckpointEveryMs: Math.round(row.automaticCheckpointEveryMs * factor),
+    continueAsNewAfterEvents: row.continueAsNewAfterEvents,
+    artifactBackup: row.artifactBackup,
     retry: { ...row.retry },
   };
+}
+
+/** Seed 000's hardware rule, as a pure function of what the worker measured. */
+export function hardwareProfileOf(cores: number, memoryBytes: number): HardwareProfile {
+  return cores < 4 || memoryBytes < 8 * 1024 ** 3 ? 'small' : 'standard';
 }

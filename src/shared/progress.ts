@@ -1,8 +1,7 @@
 /**
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
-export const TASK_STATES = ['executing', 'completed', 'failed', 'cancelled'] as const;
-export type TaskState = (typeof TASK_STATES)[number];
+import type { LifecycleState } from './lifecycle';
 
 export interface ItemProgress {
   done: number;
@@ -14,7 +13,7 @@ export interface TaskProgress {
   taskId: string;
   agent: string;
   title: string;
-  state: TaskState;
+  state: LifecycleState;
   /** 0 to 100, weighted by step weights, including item progress inside the current step when known. */
   percent: number;
   phase: { index: number; count: number; id: string; title: string };
@@ -28,6 +27,14 @@ export interface TaskProgress {
   startedAt: number;
   updatedAt: number;
   completedAt: number | null;
+  /** Wall time since the task was created, and the part of it not paused, ms. */
+  elapsedMs: number;
+  activeMs: number;
+  /** Workflow run of the task (continue-as-new starts a new one). */
+  run: number;
+  /** Id of the latest named checkpoint, if any. */
+  lastCheckpoint: string | null;
+  deadline: string | null;
   error: string | null;
 }
 

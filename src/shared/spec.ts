@@ -10,6 +10,15 @@ const idRule = 'must start with a letter or digit and contain only letters, digi
 
 export const TaskIdSchema = z.string().min(1).max(200).regex(ID, idRule);
 
+/** Start-to-close limit of one attempt of a step, by class; a spec may override them in `timeouts`. */
+export const STEP_TIMEOUT_CLASSES = ['quick', 'standard', 'long'] as const;
+export type StepTimeoutClass = (typeof STEP_TIMEOUT_CLASSES)[number];
+export const DEFAULT_STEP_TIMEOUTS_MS: Readonly<Record<StepTimeoutClass, number>> = {
+  quick: 10 * 60_000,
+  standard: 2 * 60 * 60_000,
+  long: 24 * 60 * 60_000,
+};
+
 export const StepSpecSchema = z.strictObject({
   id: z.string().min(1).max(100).regex(ID, idRule),
   title: z.string().min(1).max(200).optional(),
@@ -19,6 +28,14 @@ export const StepSpecSchema = z.strictObject({
   input: z.record(z.string(), z.unknown()).default({}),
   /** Relative share of the task's total progress. @default 1 */
   weight: z.number().positive().max(1_000_000).default(1),
+  /** A failing critical step fails the task; a non-critical one may be skipped (recovery). @default true */
+  critical: z.boolean().default(true),
+  /** A `pre-risky` checkpoint is recorded before a risky step, to roll back to. @default false */
+  risky: z.boolean().default(false),
+  /** A `milestone` checkpoint is recorded after a milestone step (never pruned). @default false */
+  milestone: z.boolean().default(false),
+  /** Start-to-close limit class of one attempt. @default "long" */
+  timeout: z.enum(STEP_TIMEOUT_CLASSES).default('long'),
 });
 
 export const PhaseSpecSchema = z.strictObject({
@@ -34,8 +51,22 @@ export const TaskSpecSchema = z
     /** The agent the task belongs to (shown in lists and search attributes). */
     agent: z.string().min(1).max(100).regex(ID, idRule),
     title: z.string().min(1).max(200).optional(),
+    /** The instruction the task carries out, for people reading lists and the Web UI. */
+    command: z.string().min(1).max(10_000).optional(),
     /** @default "standard" */
     durability: z.enum(DURABILITY_LEVELS).default('standard'),
+    /** When the task must end (ISO 8601 with offset); shown in progress. */
+    deadline: z.iso.datetime({ offset: true }).optional(),
+    /** Start-to-close limits (ms) per timeout class, overriding the defaults. */
+    timeouts: z
+      .strictObject({
+        quick: z.number().int().min(1_000).optional(),
+        standard: z.number().int().min(1_000).optional(),
+        long: z.number().int().min(1_000).optional(),
+      })
+      .optional(),
+    /** Initial context: read-only JSON every step sees as `ctx.context`. */
+    context: z.record(z.string(), z.unknown()).default({}),
     /** Overrides the durability level's heartbeat timeout (ms); the checkpoint interval follows. */
     heartbeatTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
     phases: z.array(PhaseSpecSchema).min(1, 'a task needs at least one phase'),
@@ -78,6 +109,25 @@ export interface PlannedStep {
   /** Position in the whole task, 0-based. */
   index: number;
   step: StepSpec;
+}
+
+/** Ids of the steps whose output a later step reads through a `$from` reference. */
+export function referencedSteps(spec: TaskSpec): Set<string> {
+  const out = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (typeof value === 'object' && value !== null) {
+      const from = (value as { $from?: unknown }).$from;
+      if (typeof from === 'string') out.add(from.split('.')[0] as string);
+      else Object.values(value).forEach(visit);
+    }
+  };
+  for (const phase of spec.phases) for (const step of phase.steps) visit(step.input);
+  return out;
+}
+
+export function stepTimeoutMs(spec: TaskSpec, timeout: StepTimeoutClass): number {
+  return spec.timeouts?.[timeout] ?? DEFAULT_STEP_TIMEOUTS_MS[timeout];
 }
 
 export function flattenSteps(spec: TaskSpec): PlannedStep[] {

@@ -11,6 +11,10 @@ export interface StepRequest {
   input: Record<string, unknown>;
   /** Where a previously stopped schedule of this step left off (heartbeat details cover retries). */
   cursor?: unknown;
+  /** The task's initial context (read-only). */
+  context?: Record<string, unknown>;
+  /** Back artifacts up and verify them on read (high durability). */
+  artifactBackup?: boolean;
 }
 
 export interface StepResult {

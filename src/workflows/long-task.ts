@@ -1,10 +1,15 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  defineQuery,
+  CancelledFailure,
+  TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -12,14 +17,12 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { createActivities } from '../activities';
-import { durabilityPolicy } from '../shared/durability';
+import { pruneCheckpoints, type CheckpointRecord, type CheckpointType } from '../shared/checkpoints';
+import { durabilityPolicy, type DurabilityPolicy } from '../shared/durability';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../shared/errors';
-import {
-  currentDetailsMarkdown,
-  weightedPercent,
-  type TaskProgress,
-  type TaskState,
-} from '../shared/progress';
+import { durations, isFinal, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
+import { currentDetailsMarkdown, weightedPercent, type TaskProgress } from '../shared/progress';
+import { appendSample } from '../shared/samples';
 import {
   LongrunAgent,
   LongrunDurability,
@@ -27,11 +30,45 @@ import {
   LongrunProgress,
   LongrunState,
 } from '../shared/search-attributes';
-import { flattenSteps, TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../shared/spec';
-import { resolveStepInput } from '../shared/step-io';
+import {
+  flattenSteps,
+  referencedSteps,
+  stepTimeoutMs,
+  TaskSpecSchema,
+  type PlannedStep,
+  type TaskSpec,
+  type TaskSpecInput,
+} from '../shared/spec';
+import { isStepHeartbeat, resolveStepInput } from '../shared/step-io';
+import type { CarriedState } from '../shared/task-state';
 import { issuesOf } from '../shared/validation';
+import { checkpointUpdate, checkpointsQuery, lifecycleQuery, planQuery, progressQuery } from './messages';
 
 type Activities = ReturnType<typeof createActivities>;
+
+export { checkpointUpdate, checkpointsQuery, lifecycleQuery, planQuery, progressQuery } from './messages';
+
+export interface LongTaskInput {
+  spec: TaskSpecInput;
+  /** State carried over from the previous run at continue-as-new; absent on the first run. */
+  carried?: CarriedState;
+}
+
+export interface LongTaskResult {
+  taskId: string;
+  state: 'completed';
+  /** Outputs of the steps later steps referenced, of milestone steps and of the last phase, by step id. */
+  outputs: Record<string, Record<string, unknown>>;
+  startedAt: number;
+  completedAt: number;
+  totalMs: number;
+  activeMs: number;
+  /** Workflow runs the task took (continue-as-new starts a new run). */
+  runs: number;
+  stepsCompleted: number;
+}
+
+const { describeHardware } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds' });
 
 /** The innermost cause's message: "Activity task failed" alone says nothing about what went wrong. */
 function failureMessage(err: unknown): string {
@@ -40,66 +77,138 @@ function failureMessage(err: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-/** Query name `progress`: `temporal workflow query --type progress --workflow-id <task id>`. */
-export const progressQuery = defineQuery<TaskProgress>('progress');
-
-export interface LongTaskInput {
-  spec: TaskSpecInput;
+/** The cursor a stopped step reported: in its cancellation details or its last heartbeat before a timeout. */
+function cursorOf(err: ActivityFailure): unknown {
+  const cause = err.cause;
+  const details =
+    cause instanceof CancelledFailure
+      ? cause.details[0]
+      : cause instanceof TimeoutFailure
+        ? cause.lastHeartbeatDetails
+        : undefined;
+  return isStepHeartbeat(details) && details.cursor !== null ? details.cursor : undefined;
 }
 
-export interface LongTaskResult {
-  taskId: string;
-  state: 'completed';
-  /** Each step's small output, by step id. */
-  outputs: Record<string, Record<string, unknown>>;
-  startedAt: number;
-  completedAt: number;
+function parseSpec(input: TaskSpecInput): TaskSpec {
+  const parsed = TaskSpecSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const detail = issuesOf(parsed.error, 'spec')
+    .map((i) => `${i.path}: ${i.rule}`)
+    .join('; ');
+  throw ApplicationFailure.create({ type: FailureType.InvalidSpec, message: detail, nonRetryable: true });
 }
 
 /**
- * A long task: runs the spec's phases and steps in order, one `runStep` activity per step. Completed
- * steps are durable in the workflow history; inside a step the activity's heartbeat cursor is the
- * checkpoint, so a retried attempt resumes where the last one was recorded.
+ * A long task: runs the spec's phases and steps in order, one `runStep` activity per step, as one
+ * logical workflow across continue-as-new runs. Completed steps are durable in history; inside a step
+ * the activity's heartbeat cursor is the checkpoint. Named checkpoints (phase, milestone, pre-risky,
+ * automatic, manual, recovery) record reset points for rollback.
  */
 export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
-  const parsed = TaskSpecSchema.safeParse(input.spec);
-  if (!parsed.success) {
-    const detail = issuesOf(parsed.error, 'spec')
-      .map((i) => `${i.path}: ${i.rule}`)
-      .join('; ');
-    throw ApplicationFailure.create({ type: FailureType.InvalidSpec, message: detail, nonRetryable: true });
+  const spec = parseSpec(input.spec);
+  if (input.carried && input.carried.v !== 1) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidSpec,
+      message: `carried state version ${String(input.carried.v)} is not supported`,
+      nonRetryable: true,
+    });
   }
-  const spec: TaskSpec = parsed.data;
   const steps = flattenSteps(spec);
   const weights = steps.map((s) => s.step.weight);
   const totalWeight = weights.reduce((a, b) => a + b, 0);
-  const policy = durabilityPolicy(spec.durability, { heartbeatTimeoutMs: spec.heartbeatTimeoutMs });
-  const outputs: Record<string, Record<string, unknown>> = {};
-  const startedAt = Date.now(); // workflow time: deterministic inside the sandbox
+  const lastPhase = spec.phases[spec.phases.length - 1];
+  const keepOutputs = referencedSteps(spec);
+  for (const s of steps) if (s.step.milestone || s.phase === lastPhase) keepOutputs.add(s.step.id);
+  const now = (): number => Date.now(); // workflow time: deterministic inside the sandbox
 
-  const progress: TaskProgress = {
-    taskId: spec.taskId,
-    agent: spec.agent,
-    title: spec.title ?? spec.taskId,
-    state: 'executing',
-    percent: 0,
-    phase: { index: 0, count: spec.phases.length, id: '', title: '' },
-    step: { index: 0, count: steps.length, id: '', title: '', action: '' },
-    stepShare: 0,
+  const state: CarriedState = input.carried ?? {
+    v: 1,
+    nextStep: 0,
+    outputs: {},
+    cursors: {},
+    lifecycle: newLifecycle(now()),
+    checkpoints: [],
+    checkpointSeq: 0,
+    lastAutomaticAt: now(),
+    progressHistory: [],
+    hardware: 'standard',
+    run: 1,
     stepsCompleted: 0,
-    items: null,
-    startedAt,
-    updatedAt: startedAt,
-    completedAt: null,
-    error: null,
   };
-  setHandler(progressQuery, () => progress, {
-    description: 'Percent, state, phase and step of the task (item progress: see the pending activity)',
+  let error: string | null = null;
+  let policy: DurabilityPolicy = durabilityPolicy(spec.durability, {
+    heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
+    hardware: state.hardware,
   });
 
+  const move = (to: LifecycleState, trigger: string): void => {
+    state.lifecycle = transition(state.lifecycle, to, trigger, now());
+  };
+
+  const recordCheckpoint = (type: CheckpointType, label: string): CheckpointRecord => {
+    const during = state.lifecycle.state === 'executing';
+    if (during) move('checkpointing', `${type} checkpoint`);
+    const stepId = steps[state.nextStep]?.step.id ?? null;
+    const info = workflowInfo();
+    const record: CheckpointRecord = {
+      id: `${type}-${++state.checkpointSeq}`,
+      type,
+      label,
+      stepIndex: state.nextStep,
+      stepId,
+      cursor: stepId === null ? null : (state.cursors[stepId] ?? null),
+      runId: info.runId,
+      // This workflow task completes with the event right after its WorkflowTaskStarted (historyLength).
+      resetEventId: info.historyLength + 1,
+      at: now(),
+    };
+    state.checkpoints = pruneCheckpoints([...state.checkpoints, record]);
+    if (during) move('executing', `${type} checkpoint recorded`);
+    return record;
+  };
+
+  const progressOf = (): TaskProgress => {
+    const current = steps[Math.min(state.nextStep, steps.length - 1)] as PlannedStep;
+    const { totalMs, activeMs } = durations(state.lifecycle, now());
+    const done = state.lifecycle.state === 'completed';
+    return {
+      taskId: spec.taskId,
+      agent: spec.agent,
+      title: spec.title ?? spec.taskId,
+      state: state.lifecycle.state,
+      percent: done ? 100 : weightedPercent(weights, state.stepsCompleted),
+      phase: {
+        index: current.phaseIndex,
+        count: spec.phases.length,
+        id: current.phase.id,
+        title: current.phase.title ?? current.phase.id,
+      },
+      step: {
+        index: current.index,
+        count: steps.length,
+        id: current.step.id,
+        title: current.step.title ?? current.step.id,
+        action: current.step.action,
+      },
+      stepShare: done ? 0 : (current.step.weight / totalWeight) * 100,
+      stepsCompleted: state.stepsCompleted,
+      items: null,
+      startedAt: state.lifecycle.createdAt,
+      updatedAt: now(),
+      completedAt: done ? state.lifecycle.endedAt : null,
+      elapsedMs: totalMs,
+      activeMs,
+      run: state.run,
+      lastCheckpoint: state.checkpoints[state.checkpoints.length - 1]?.id ?? null,
+      deadline: spec.deadline ?? null,
+      error,
+    };
+  };
+
   let lastAttributes = '';
+  /** Mirrors progress into Current Details and search attributes; call before each await. */
   const publish = (): void => {
-    progress.updatedAt = Date.now();
+    const progress = progressOf();
     setCurrentDetails(currentDetailsMarkdown(progress));
     const pairs: SearchAttributePair[] = [
       { key: LongrunState, value: progress.state },
@@ -115,33 +224,97 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       lastAttributes = key;
     }
   };
-  const setState = (state: TaskState): void => {
-    progress.state = state;
-    publish();
-  };
 
-  for (const planned of steps) {
+  setHandler(progressQuery, progressOf, {
+    description: 'Percent, lifecycle state, phase and step of the task (item progress: the pending activity)',
+  });
+  setHandler(checkpointsQuery, () => state.checkpoints, {
+    description: 'Named checkpoints to roll back to, oldest first',
+  });
+  setHandler(
+    lifecycleQuery,
+    () => ({
+      ...state.lifecycle,
+      ...durations(state.lifecycle, now()),
+      progressHistory: state.progressHistory,
+    }),
+    { description: 'Lifecycle state, transition log, total and active time, progress history' }
+  );
+  setHandler(
+    planQuery,
+    () =>
+      steps.map((s) => ({
+        index: s.index,
+        id: s.step.id,
+        phaseId: s.phase.id,
+        action: s.step.action,
+        title: s.step.title ?? s.step.id,
+      })),
+    { description: 'The steps of the task in order' }
+  );
+  setHandler(checkpointUpdate, ({ label }) => recordCheckpoint('manual', label.trim()), {
+    description: 'Record a manual checkpoint now: {"label": "..."}',
+    validator: (request) => {
+      const label: unknown = (request as { label?: unknown } | undefined)?.label;
+      if (typeof label !== 'string' || label.trim() === '' || label.length > 200) {
+        throw new Error('label: must be a non-empty string of at most 200 characters');
+      }
+      if (isFinal(state.lifecycle.state) || state.lifecycle.state === 'failed') {
+        throw new Error(`cannot record a checkpoint: the task is ${state.lifecycle.state}`);
+      }
+    },
+  });
+
+  if (!input.carried) {
+    move('planning', 'task started');
+    publish();
+    state.hardware = (await describeHardware()).profile;
+    policy = durabilityPolicy(spec.durability, {
+      heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
+      hardware: state.hardware,
+    });
+    move('executing', `plan ready: ${steps.length} steps in ${spec.phases.length} phases`);
+  }
+
+  let stepsThisRun = 0;
+  while (state.nextStep < steps.length) {
+    const planned = steps[state.nextStep] as PlannedStep;
     const { phase, step } = planned;
-    progress.phase = {
-      index: planned.phaseIndex,
-      count: spec.phases.length,
-      id: phase.id,
-      title: phase.title ?? phase.id,
-    };
-    progress.step = {
-      index: planned.index,
-      count: steps.length,
-      id: step.id,
-      title: step.title ?? step.id,
-      action: step.action,
-    };
-    progress.stepShare = (step.weight / totalWeight) * 100;
-    progress.percent = weightedPercent(weights, planned.index);
+
+    const info = workflowInfo();
+    const historyFull =
+      info.continueAsNewSuggested ||
+      (policy.continueAsNewAfterEvents > 0 && info.historyLength >= policy.continueAsNewAfterEvents);
+    if (historyFull && stepsThisRun > 0) {
+      publish();
+      await condition(allHandlersFinished);
+      log.info('continuing as new', {
+        taskId: spec.taskId,
+        run: state.run,
+        historyLength: info.historyLength,
+      });
+      return await continueAsNew<typeof longTask>({ spec, carried: { ...state, run: state.run + 1 } });
+    }
+
+    if (now() - state.lastAutomaticAt >= policy.automaticCheckpointEveryMs) {
+      recordCheckpoint('automatic', `automatic, before step ${step.id}`);
+      state.lastAutomaticAt = now();
+    }
+    if (step.risky) recordCheckpoint('pre-risky', `before risky step ${step.id}`);
     publish();
 
+    let stepInput: Record<string, unknown>;
+    try {
+      stepInput = resolveStepInput(step.input, state.outputs);
+    } catch (err) {
+      error = `step ${step.id}: ${failureMessage(err)}`;
+      move('failed', error);
+      publish();
+      throw ApplicationFailure.create({ type: FailureType.InvalidSpec, message: error, nonRetryable: true });
+    }
     const { runStep } = proxyActivities<Activities>({
-      summary: `${progress.phase.title} > ${progress.step.title}`,
-      startToCloseTimeout: '24 hours',
+      summary: `${phase.title ?? phase.id} > ${step.title ?? step.id}`,
+      startToCloseTimeout: stepTimeoutMs(spec, step.timeout),
       heartbeatTimeout: policy.heartbeatTimeoutMs,
       cancellationType: 'WAIT_CANCELLATION_COMPLETED',
       retry: {
@@ -153,45 +326,69 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
       },
     });
-    let stepInput: Record<string, unknown>;
+    let output: Record<string, unknown>;
     try {
-      stepInput = resolveStepInput(step.input, outputs);
-    } catch (err) {
-      progress.error = `step ${step.id}: ${err instanceof Error ? err.message : String(err)}`;
-      setState('failed');
-      throw ApplicationFailure.create({
-        type: FailureType.InvalidSpec,
-        message: progress.error,
-        nonRetryable: true,
-      });
-    }
-    try {
-      const result = await runStep({
-        taskId: spec.taskId,
-        phaseId: phase.id,
-        stepId: step.id,
-        action: step.action,
-        input: stepInput,
-      });
-      outputs[step.id] = result.output;
+      const cursor = state.cursors[step.id];
+      output = (
+        await runStep({
+          taskId: spec.taskId,
+          phaseId: phase.id,
+          stepId: step.id,
+          action: step.action,
+          input: stepInput,
+          context: spec.context,
+          artifactBackup: policy.artifactBackup,
+          ...(cursor === undefined ? {} : { cursor }),
+        })
+      ).output;
     } catch (err) {
       // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
       if (!(err instanceof ActivityFailure)) throw err;
+      const cursor = cursorOf(err);
+      if (cursor !== undefined) state.cursors[step.id] = cursor;
       if (isCancellation(err)) {
-        setState('cancelled'); // `temporal workflow cancel`: the step stopped, the task ends cancelled
+        recordCheckpoint('manual', `final checkpoint: cancelled during step ${step.id}`);
+        move('cancelled', 'cancel requested');
+        publish();
         throw err;
       }
-      progress.error = `step ${step.id} failed: ${failureMessage(err)}`;
-      setState('failed');
-      log.error('step failed', { taskId: spec.taskId, stepId: step.id, error: progress.error });
+      error = `step ${step.id} failed: ${failureMessage(err)}`;
+      recordCheckpoint('recovery', `retry point: step ${step.id} failed`);
+      move('failed', error);
+      publish();
+      log.error('step failed', { taskId: spec.taskId, stepId: step.id, error });
       throw err;
     }
-    progress.stepsCompleted = planned.index + 1;
+
+    if (keepOutputs.has(step.id)) state.outputs[step.id] = output;
+    delete state.cursors[step.id];
+    state.nextStep++;
+    state.stepsCompleted++;
+    stepsThisRun++;
+    state.progressHistory = appendSample(state.progressHistory, {
+      at: now(),
+      percent: weightedPercent(weights, state.stepsCompleted),
+      stepsCompleted: state.stepsCompleted,
+    });
+    if (step.milestone) recordCheckpoint('milestone', `after milestone step ${step.id}`);
+    const next = steps[state.nextStep];
+    if (!next || next.phase !== phase) recordCheckpoint('phase', `end of phase ${phase.id}`);
   }
 
-  progress.percent = 100;
-  progress.completedAt = Date.now();
-  setState('completed');
-  log.info('task completed', { taskId: spec.taskId, runId: workflowInfo().runId });
-  return { taskId: spec.taskId, state: 'completed', outputs, startedAt, completedAt: progress.completedAt };
+  move('completing', 'all steps done');
+  move('completed', 'result ready');
+  publish();
+  const { totalMs, activeMs } = durations(state.lifecycle, now());
+  log.info('task completed', { taskId: spec.taskId, runs: state.run });
+  return {
+    taskId: spec.taskId,
+    state: 'completed',
+    outputs: state.outputs,
+    startedAt: state.lifecycle.createdAt,
+    completedAt: state.lifecycle.endedAt ?? now(),
+    totalMs,
+    activeMs,
+    runs: state.run,
+    stepsCompleted: state.stepsCompleted,
+  };
 }

@@ -6,7 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createStepContext, type StepContext } from '../../src/activities/step-context';
 import { ArtifactStore, ArtifactCorruptError } from '../../src/runtime/artifact-store';
 import type { StepHeartbeat } from '../../src/shared/step-io';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const request = { taskId: 't', phaseId: 'p', stepId: 's', action: 'a', input: {} };
 let dir: string;
@@ -90,6 +90,34 @@ describe('ArtifactStore', () => {
     expect(await artifacts.getText(ref)).toBe('hello');
     writeFileSync(artifacts.pathOf(ref), 'hellO');
     await expect(artifacts.get(ref)).rejects.toThrow(ArtifactCorruptError);
+    await expect(artifacts.get(ref)).rejects.toThrow('its content hashes to');
+  });
+
+  it('restores a corrupt or missing artifact from its backup at high durability, and reports it', async () => {
+    const restored: string[] = [];
+    const store = new ArtifactStore(join(dir, 'primary'), { onRestore: (_ref, why) => restored.push(why) });
+    const ref = await store.withBackup(true).put('precious', { name: 'p.txt', mediaType: 'text/plain' });
+    writeFileSync(store.pathOf(ref), 'tampered');
+    expect(await store.getText(ref)).toBe('precious');
+    expect(restored).toEqual([expect.stringContaining('its content hashes to')]);
+    expect(readFileSync(store.pathOf(ref), 'utf8')).toBe('precious'); // primary repaired
+    rmSync(store.pathOf(ref));
+    expect(await store.getText(ref)).toBe('precious');
+    expect(restored[1]).toBe('the file is missing');
+  });
+
+  it('fails when the primary and the backup are both corrupt', async () => {
+    const store = new ArtifactStore(join(dir, 'both'));
+    const ref = await store.withBackup(true).put('data', { name: 'd', mediaType: 'text/plain' });
+    writeFileSync(store.pathOf(ref), 'x');
+    writeFileSync(store.backupPathOf(ref), 'y');
+    await expect(store.get(ref)).rejects.toThrow('and so does its backup');
+  });
+
+  it('writes no backup below high durability', async () => {
+    const store = new ArtifactStore(join(dir, 'nobackup'));
+    const ref = await store.withBackup(false).put('plain', { name: 'n', mediaType: 'text/plain' });
+    expect(existsSync(store.backupPathOf(ref))).toBe(false);
   });
 });
 

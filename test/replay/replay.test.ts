@@ -19,6 +19,14 @@ describe('workflow replay', () => {
     ).resolves.toBeUndefined();
   });
 
+  it('replays a recorded run that continued as new (v1)', async () => {
+    const history = fixture('long-task-continued-as-new-v1.json') as { events: Array<{ eventType: string }> };
+    expect(history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'continued-as-new-v1')
+    ).resolves.toBeUndefined();
+  });
+
   it('fails with DeterminismViolationError against a deliberately changed workflow', async () => {
     const tampered = await bundleWorkflowCode({ workflowsPath: require.resolve('./tampered-workflows') });
     await expect(

@@ -1,4 +1,9 @@
-import { checkpointIntervalFor, DURABILITY_LEVELS, durabilityPolicy } from '../../src/shared/durability';
+import {
+  checkpointIntervalFor,
+  DURABILITY_LEVELS,
+  durabilityPolicy,
+  hardwareProfileOf,
+} from '../../src/shared/durability';
 import { itemFraction, progressBar, weightedPercent } from '../../src/shared/progress';
 
 describe('weightedPercent', () => {
@@ -34,6 +39,33 @@ describe('durabilityPolicy', () => {
     expect(standard!.heartbeatTimeoutMs).toBeGreaterThan(high!.heartbeatTimeoutMs);
     expect(basic!.checkpointIntervalMs).toBeGreaterThan(high!.checkpointIntervalMs);
     expect(high!.retry.maximumAttempts).toBe(0); // unlimited
+  });
+
+  it('makes every interval 50% longer on a small machine, but not an explicit override', () => {
+    const standard = durabilityPolicy('standard');
+    const small = durabilityPolicy('standard', { hardware: 'small' });
+    expect(small.heartbeatTimeoutMs).toBe(standard.heartbeatTimeoutMs * 1.5);
+    expect(small.checkpointIntervalMs).toBe(standard.checkpointIntervalMs * 1.5);
+    expect(small.automaticCheckpointEveryMs).toBe(standard.automaticCheckpointEveryMs * 1.5);
+    expect(
+      durabilityPolicy('high', { hardware: 'small', heartbeatTimeoutMs: 2_000 }).heartbeatTimeoutMs
+    ).toBe(2_000);
+  });
+
+  it('publishes the seed intervals for automatic checkpoints and backs up artifacts only at high', () => {
+    expect(DURABILITY_LEVELS.map((l) => durabilityPolicy(l).automaticCheckpointEveryMs)).toEqual([
+      600_000, 300_000, 120_000,
+    ]);
+    expect(DURABILITY_LEVELS.map((l) => durabilityPolicy(l).artifactBackup)).toEqual([false, false, true]);
+    expect(DURABILITY_LEVELS.map((l) => durabilityPolicy(l).continueAsNewAfterEvents)).toEqual([
+      0, 3_000, 1_000,
+    ]);
+  });
+
+  it('classifies hardware like seed 000: fewer than 4 cores or under 8 GiB is small', () => {
+    expect(hardwareProfileOf(2, 32 * 1024 ** 3)).toBe('small');
+    expect(hardwareProfileOf(8, 4 * 1024 ** 3)).toBe('small');
+    expect(hardwareProfileOf(4, 8 * 1024 ** 3)).toBe('standard');
   });
 
   it('derives the checkpoint interval from the heartbeat throttle of the SDK', () => {

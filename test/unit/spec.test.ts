@@ -1,5 +1,5 @@
 import { codebaseReviewSpec } from '../../src/shared/plans';
-import { flattenSteps, TaskSpecSchema } from '../../src/shared/spec';
+import { flattenSteps, referencedSteps, stepTimeoutMs, TaskSpecSchema } from '../../src/shared/spec';
 import { resolveStepInput } from '../../src/shared/step-io';
 import { parseOrThrow, ValidationError } from '../../src/shared/validation';
 
@@ -24,7 +24,17 @@ describe('TaskSpecSchema', () => {
   it('accepts a minimal spec and fills in defaults', () => {
     const spec = TaskSpecSchema.parse(minimal);
     expect(spec.durability).toBe('standard');
-    expect(spec.phases[0]?.steps[0]).toEqual({ id: 's1', action: 'demo.run', input: {}, weight: 1 });
+    expect(spec.context).toEqual({});
+    expect(spec.phases[0]?.steps[0]).toEqual({
+      id: 's1',
+      action: 'demo.run',
+      input: {},
+      weight: 1,
+      critical: true,
+      risky: false,
+      milestone: false,
+      timeout: 'long',
+    });
   });
 
   it('accepts the demo codebase review spec', () => {
@@ -71,6 +81,34 @@ describe('TaskSpecSchema', () => {
         'spec.phases[2].steps: a phase needs at least one step',
       ])
     );
+  });
+
+  it('validates the deadline, timeout classes and step flags', () => {
+    const issues = issuesFor({
+      ...minimal,
+      deadline: 'tomorrow',
+      timeouts: { quick: 5 },
+      phases: [{ id: 'p1', steps: [{ id: 's1', action: 'a', risky: 'yes', timeout: 'forever' }] }],
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^spec\.deadline: /),
+        expect.stringMatching(/^spec\.timeouts\.quick: /),
+        expect.stringMatching(/^spec\.phases\[0\]\.steps\[0\]\.risky: /),
+        expect.stringMatching(/^spec\.phases\[0\]\.steps\[0\]\.timeout: /),
+      ])
+    );
+    expect(issuesFor({ ...minimal, deadline: '2027-01-01T00:00:00Z' })).toEqual([]);
+  });
+
+  it('finds the steps later steps reference and the timeout of each class', () => {
+    const spec = TaskSpecSchema.parse({
+      ...codebaseReviewSpec({ taskId: 'r1', root: 'src' }),
+      timeouts: { quick: 5_000 },
+    });
+    expect([...referencedSteps(spec)].sort()).toEqual(['analyze', 'scan']);
+    expect(stepTimeoutMs(spec, 'quick')).toBe(5_000);
+    expect(stepTimeoutMs(spec, 'long')).toBe(24 * 60 * 60_000);
   });
 
   it('rejects a heartbeat timeout under one second', () => {

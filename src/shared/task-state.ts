@@ -1,0 +1,30 @@
+import type { CheckpointRecord } from './checkpoints';
+import type { HardwareProfile } from './durability';
+import type { LifecycleRecord } from './lifecycle';
+import type { ProgressSample } from './samples';
+
+/**
+ * Everything a task carries from one workflow run to the next at continue-as-new. Plain JSON with a
+ * version; its histories are bounded so the payload stays small however long the task runs.
+ */
+export interface CarriedState {
+  v: 1;
+  /** Index of the next step to run. */
+  nextStep: number;
+  /** Outputs of completed steps that later steps reference (`$from`) or that end up in the result. */
+  outputs: Record<string, Record<string, unknown>>;
+  /** Cursors of steps stopped part way on purpose, to resume them from when they are scheduled again. */
+  cursors: Record<string, unknown>;
+  lifecycle: LifecycleRecord;
+  checkpoints: CheckpointRecord[];
+  /** Sequence number of the last checkpoint id. */
+  checkpointSeq: number;
+  /** Workflow time of the last `automatic` checkpoint. */
+  lastAutomaticAt: number;
+  progressHistory: ProgressSample[];
+  hardware: HardwareProfile;
+  /** 1 for the first run; +1 at each continue-as-new. */
+  run: number;
+  /** Steps completed in earlier runs and this one. */
+  stepsCompleted: number;
+}

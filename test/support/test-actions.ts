@@ -1,0 +1,34 @@
+import { appendFileSync, existsSync } from 'node:fs';
+import { z } from 'zod';
+import { defineAction } from '../../src/activities';
+
+/** Appends its label (and one line per item) to a ledger file: an outside record of what ran. */
+export const tallyAction = defineAction({
+  name: 'test.tally',
+  description: 'Append the label to a ledger file, once per item and once at the end',
+  input: z.object({ ledger: z.string(), label: z.string(), items: z.number().int().min(0).default(0) }),
+  async run(ctx, input) {
+    const items = Array.from({ length: input.items }, (_, i) => i);
+    for await (const i of ctx.checkpointed(items)) appendFileSync(input.ledger, `${input.label}:${i}\n`);
+    appendFileSync(input.ledger, `${input.label}\n`);
+    return { label: input.label, items: input.items };
+  },
+});
+
+/** Waits until a file exists (an outside event), heartbeating, then appends its label to the ledger. */
+export const gateAction = defineAction({
+  name: 'test.gate',
+  description: 'Wait for a file to appear',
+  input: z.object({ file: z.string(), ledger: z.string(), label: z.string() }),
+  async run(ctx, input) {
+    while (!existsSync(input.file)) {
+      ctx.throwIfCancelled();
+      ctx.progress(0, 1, `waiting for ${input.file}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    appendFileSync(input.ledger, `${input.label}\n`);
+    return { label: input.label };
+  },
+});
+
+export const testActions = [tallyAction, gateAction];
