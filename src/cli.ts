@@ -1,17 +1,18 @@
 /**
  * The `longrun` command line, a thin layer over the typed client.
- * Exit codes: 0 ok, 1 failure, 2 bad arguments or input, 3 unknown task.
+ * Exit codes: 0 ok, 1 failure, 2 bad arguments or input, 3 unknown task or checkpoint, 4 request rejected
+ * by the task (e.g. a checkpoint of a finished task).
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { LongrunClient, UnknownTaskError } from './client';
+import { LongrunClient, TaskRequestRejectedError, UnknownCheckpointError, UnknownTaskError } from './client';
 import { runDev } from './commands/dev';
 import { DURABILITY_LEVELS, type DurabilityLevel } from './shared/durability';
 import { progressLine } from './shared/progress';
 import { ValidationError } from './shared/validation';
 import { runWorker } from './worker';
 
-export const EXIT = { ok: 0, failure: 1, badInput: 2, unknownTask: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, badInput: 2, unknownTask: 3, rejected: 4 } as const;
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -105,6 +106,44 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('checkpoints <taskId>')
+    .description("list a task's named checkpoints (oldest first)")
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { json?: boolean }) => {
+      const records = await withClient((client) => client.checkpoints(taskId));
+      if (opts.json) return printJson(records);
+      for (const r of records) {
+        const at = new Date(r.at).toISOString();
+        process.stdout.write(
+          `${r.id.padEnd(16)} ${r.type.padEnd(10)} step ${String(r.stepIndex).padStart(4)}  ${at}  ${r.label}\n`
+        );
+      }
+    });
+
+  program
+    .command('checkpoint <taskId>')
+    .description('record a manual checkpoint now')
+    .requiredOption('--label <text>', 'name of the checkpoint')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { label: string; json?: boolean }) => {
+      const record = await withClient((client) => client.checkpoint(taskId, opts.label));
+      if (opts.json) printJson(record);
+      else process.stdout.write(`recorded ${record.id} at step ${record.stepIndex}: ${record.label}\n`);
+    });
+
+  program
+    .command('rollback <taskId> <checkpointId>')
+    .description('reset a task to a named checkpoint; later steps run again')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, checkpointId: string, opts: { json?: boolean }) => {
+      const result = await withClient((client) => client.rollback(taskId, checkpointId));
+      if (opts.json) return printJson(result);
+      process.stdout.write(
+        `rolled ${taskId} back to ${checkpointId} (new run ${result.runId}); steps to run again: ${result.stepsToRedo.join(', ') || 'none'}\n`
+      );
+    });
+
+  program
     .command('result <taskId>')
     .description('wait for a task to finish and print its result as JSON')
     .action(async (taskId: string) => {
@@ -126,7 +165,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     } else if (err instanceof ValidationError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = EXIT.badInput;
-    } else if (err instanceof UnknownTaskError) {
+    } else if (err instanceof TaskRequestRejectedError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = EXIT.rejected;
+    } else if (err instanceof UnknownTaskError || err instanceof UnknownCheckpointError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = EXIT.unknownTask;
     } else {

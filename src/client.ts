@@ -23,7 +23,7 @@ import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/con
 import { itemFraction, type ItemProgress, type TaskProgress } from './shared/progress';
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
 import { isStepHeartbeat } from './shared/step-io';
-import { parseOrThrow } from './shared/validation';
+import { parseOrThrow, ValidationError } from './shared/validation';
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
@@ -38,6 +38,9 @@ import {
   type LongTaskResult,
 } from './workflows/long-task';
 import type { LifecycleView } from './workflows/messages';
+
+/** Largest spec `start` accepts: it travels in every continue-as-new, under Temporal's 2 MB payload limit. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
 
 /** Thrown by client calls that name a task id no task has. */
 export class UnknownTaskError extends Error {
@@ -80,6 +83,14 @@ export interface RollbackResult {
   runId: string;
   /** Completed steps that will run again, in order. */
   stepsToRedo: string[];
+}
+
+export interface StartOptions {
+  /**
+   * Keep longrun's search attributes (state, progress, ...) up to date. Turn off only on a server that
+   * cannot register custom search attributes, such as Temporal's time-skipping test server. @default true
+   */
+  searchAttributes?: boolean;
 }
 
 export interface StartedTask {
@@ -138,15 +149,27 @@ export class LongrunClient {
    * closed) its handle is returned and nothing new starts. A bad spec throws `ValidationError` naming
    * each field and rule, and nothing starts.
    */
-  async start(specInput: TaskSpecInput | Record<string, unknown>): Promise<StartedTask> {
+  async start(
+    specInput: TaskSpecInput | Record<string, unknown>,
+    options: StartOptions = {}
+  ): Promise<StartedTask> {
     const spec: TaskSpec = parseOrThrow(TaskSpecSchema, specInput, 'task spec', 'spec');
+    const bytes = Buffer.byteLength(JSON.stringify(specInput));
+    if (bytes > MAX_SPEC_BYTES) {
+      throw new ValidationError('task spec', [
+        {
+          path: 'spec',
+          rule: `must serialize to at most ${MAX_SPEC_BYTES} bytes (is ${bytes}): Temporal limits a payload to 2 MB; store big inputs as artifacts or iterate items inside one step`,
+        },
+      ]);
+    }
     const existing = await this.describeOrUndefined(spec.taskId);
     if (existing) return { taskId: spec.taskId, runId: existing.runId, started: false };
     try {
       const handle = await this.client.workflow.start(longTask, {
         taskQueue: this.taskQueue,
         workflowId: spec.taskId,
-        args: [{ spec }],
+        args: [{ spec, ...(options.searchAttributes === false ? { searchAttributes: false } : {}) }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,

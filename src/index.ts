@@ -10,19 +10,29 @@
  * const { percent, step } = await longrun.progress('review-1');
  * ```
  */
-export { LongrunClient, UnknownTaskError } from './client';
-export type { ConnectOptions, StartedTask, TaskStatus } from './client';
+export {
+  LongrunClient,
+  MAX_SPEC_BYTES,
+  TaskRequestRejectedError,
+  UnknownCheckpointError,
+  UnknownTaskError,
+} from './client';
+export type { ConnectOptions, RollbackResult, StartOptions, StartedTask, TaskStatus } from './client';
 export { loadConfig } from './runtime/config';
 export type { LongrunConfig } from './runtime/config';
 export { createLongrunWorker, builtinActions } from './runtime/worker-factory';
 export { ArtifactStore, ArtifactCorruptError } from './runtime/artifact-store';
+export type { Artifacts } from './runtime/artifact-store';
 export { defineAction, actionRegistry } from './activities';
 export type { AgentAction, StepContext, ItemCursor } from './activities';
 export { TaskSpecSchema } from './shared/spec';
 export type { TaskSpec, TaskSpecInput, PhaseSpec, StepSpec } from './shared/spec';
 export { durabilityPolicy, DURABILITY_LEVELS } from './shared/durability';
 export type { DurabilityLevel, DurabilityPolicy } from './shared/durability';
-export { codebaseReviewSpec } from './shared/plans';
+export { codebaseReviewSpec, datasetSpec } from './shared/plans';
+export type { CheckpointRecord, CheckpointType } from './shared/checkpoints';
+export type { LifecycleState, Transition } from './shared/lifecycle';
+export { WAIT_ACTION } from './shared/spec';
 export type { TaskProgress } from './shared/progress';
 export { ValidationError } from './shared/validation';
 export type { LongTaskInput, LongTaskResult } from './workflows/long-task';

@@ -28,6 +28,11 @@ const EnvSchema = z.object({
   LONGRUN_ARTIFACT_DIR: z.string().min(1).optional(),
   /** Backup copies of artifacts at high durability. @default "<artifact dir>-backup" */
   LONGRUN_ARTIFACT_BACKUP_DIR: z.string().min(1).optional(),
+  /**
+   * Caps the checkpoint interval (SDK heartbeat throttle) of every step on this worker, ms.
+   * @default 60000
+   */
+  LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(60_000),
   /** gRPC port of the local dev server. @default 7233 */
   LONGRUN_DEV_PORT: port.default(7233),
   /** Web UI port of the local dev server. @default 8233 */
@@ -53,6 +58,7 @@ export interface LongrunConfig {
   artifactBackupDir: string;
   devPort: number;
   devUiPort: number;
+  maxCheckpointIntervalMs: number;
 }
 
 /** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
@@ -84,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     artifactDir,
     artifactBackupDir: resolve(cwd, e.LONGRUN_ARTIFACT_BACKUP_DIR ?? `${artifactDir}-backup`),
     devPort: e.LONGRUN_DEV_PORT,
+    maxCheckpointIntervalMs: e.LONGRUN_MAX_CHECKPOINT_INTERVAL_MS,
     devUiPort: e.LONGRUN_DEV_UI_PORT,
   };
 }

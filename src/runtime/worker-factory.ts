@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { actionRegistry, createActivities, type AgentAction } from '../activities';
 import { codebaseReviewActions } from '../activities/agents/codebase-review';
+import { datasetActions } from '../activities/agents/dataset';
 import { ArtifactStore } from './artifact-store';
 import { connectionOptions, type LongrunConfig } from './config';
 import { ensureSearchAttributes } from './dev-server';
 
 /** Every agent action this package ships. */
-export const builtinActions: AgentAction[] = [...codebaseReviewActions];
+export const builtinActions: AgentAction[] = [...codebaseReviewActions, ...datasetActions];
 
 /** The prebuilt workflow bundle written by `npm run build` (dist only). */
 const PREBUILT_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
@@ -67,6 +68,7 @@ export async function createLongrunWorker(
     // Steps stop at their next item once cancelled, so cancel them soon after shutdown starts.
     shutdownGraceTime: '1 second',
     maxCachedWorkflows: 500,
+    maxHeartbeatThrottleInterval: config.maxCheckpointIntervalMs,
     ...opts.workerOptions,
   });
   return { worker, connection, ownsConnection: !opts.connection };

@@ -65,3 +65,45 @@ export function codebaseReviewSpec(opts: CodebaseReviewOptions): TaskSpecInput {
     ],
   };
 }
+
+export interface DatasetOptions {
+  taskId: string;
+  /** JSONL file (resolved against the worker's working directory). */
+  path: string;
+  groupBy?: string;
+  sumField?: string;
+  batchSize?: number;
+  durability?: DurabilityLevel;
+  heartbeatTimeoutMs?: number;
+}
+
+/** The task spec of the dataset processor demo: one streaming aggregation step. */
+export function datasetSpec(opts: DatasetOptions): TaskSpecInput {
+  return {
+    v: 1,
+    taskId: opts.taskId,
+    agent: 'dataset',
+    title: `Aggregate ${opts.path}`,
+    durability: opts.durability ?? 'standard',
+    ...(opts.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: opts.heartbeatTimeoutMs }),
+    phases: [
+      {
+        id: 'aggregate',
+        title: 'Aggregate records',
+        steps: [
+          {
+            id: 'process',
+            title: `Group by ${opts.groupBy ?? 'category'}`,
+            action: 'dataset.process',
+            input: {
+              path: opts.path,
+              ...(opts.groupBy === undefined ? {} : { groupBy: opts.groupBy }),
+              ...(opts.sumField === undefined ? {} : { sumField: opts.sumField }),
+              ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
+            },
+          },
+        ],
+      },
+    ],
+  };
+}

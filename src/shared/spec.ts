@@ -19,6 +19,24 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Readonly<Record<StepTimeoutClass, number>
   long: 24 * 60 * 60_000,
 };
 
+/**
+ * A built-in step the workflow runs itself as a durable timer: `{ "action": "longrun.wait", "input":
+ * { "hours": 2 } }` (also `minutes`, `seconds`). Survives restarts; costs no worker while waiting.
+ */
+export const WAIT_ACTION = 'longrun.wait';
+const WaitInputSchema = z
+  .strictObject({
+    hours: z.number().nonnegative().optional(),
+    minutes: z.number().nonnegative().optional(),
+    seconds: z.number().nonnegative().optional(),
+  })
+  .refine((w) => waitDurationMs(w) > 0, 'must wait a positive time: give hours, minutes or seconds')
+  .refine((w) => waitDurationMs(w) <= 366 * 24 * 3_600_000, 'must wait at most 366 days');
+
+export function waitDurationMs(input: { hours?: number; minutes?: number; seconds?: number }): number {
+  return Math.round(((input.hours ?? 0) * 3600 + (input.minutes ?? 0) * 60 + (input.seconds ?? 0)) * 1000);
+}
+
 export const StepSpecSchema = z.strictObject({
   id: z.string().min(1).max(100).regex(ID, idRule),
   title: z.string().min(1).max(200).optional(),
@@ -84,6 +102,16 @@ export const TaskSpecSchema = z
       }
       seenPhases.add(phase.id);
       phase.steps.forEach((step, s) => {
+        if (step.action === WAIT_ACTION) {
+          const wait = WaitInputSchema.safeParse(step.input);
+          for (const issue of wait.success ? [] : wait.error.issues) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['phases', p, 'steps', s, 'input', ...issue.path],
+              message: issue.message,
+            });
+          }
+        }
         if (seenSteps.has(step.id)) {
           ctx.addIssue({
             code: 'custom',

@@ -12,6 +12,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -35,6 +36,8 @@ import {
   referencedSteps,
   stepTimeoutMs,
   TaskSpecSchema,
+  WAIT_ACTION,
+  waitDurationMs,
   type PlannedStep,
   type TaskSpec,
   type TaskSpecInput,
@@ -52,6 +55,11 @@ export interface LongTaskInput {
   spec: TaskSpecInput;
   /** State carried over from the previous run at continue-as-new; absent on the first run. */
   carried?: CarriedState;
+  /**
+   * Mirror state into longrun's search attributes. Off only for servers that cannot register custom
+   * search attributes (Temporal's time-skipping test server). @default true
+   */
+  searchAttributes?: boolean;
 }
 
 export interface LongTaskResult {
@@ -219,7 +227,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     ];
     // Each upsert is a history event: only write when a value really changed.
     const key = JSON.stringify(pairs.map((p) => p.value));
-    if (key !== lastAttributes) {
+    if (input.searchAttributes !== false && key !== lastAttributes) {
       upsertSearchAttributes(pairs);
       lastAttributes = key;
     }
@@ -265,6 +273,44 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     },
   });
 
+  /** A `longrun.wait` step: a durable timer in the workflow itself. */
+  const waitStep = async (stepInput: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const ms = waitDurationMs(stepInput);
+    await sleep(ms);
+    return { waitedMs: ms };
+  };
+
+  /** Any other step: one `runStep` activity, resuming from a carried-over cursor if it has one. */
+  const activityStep = async (planned: PlannedStep, stepInput: Record<string, unknown>) => {
+    const { phase, step } = planned;
+    const { runStep } = proxyActivities<Activities>({
+      summary: `${phase.title ?? phase.id} > ${step.title ?? step.id}`,
+      startToCloseTimeout: stepTimeoutMs(spec, step.timeout),
+      heartbeatTimeout: policy.heartbeatTimeoutMs,
+      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+      retry: {
+        initialInterval: policy.retry.initialIntervalMs,
+        backoffCoefficient: policy.retry.backoffCoefficient,
+        maximumInterval: policy.retry.maximumIntervalMs,
+        // The SDK treats an absent maximumAttempts as unlimited; 0 is rejected.
+        ...(policy.retry.maximumAttempts > 0 ? { maximumAttempts: policy.retry.maximumAttempts } : {}),
+        nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
+      },
+    });
+    const cursor = state.cursors[step.id];
+    const result = await runStep({
+      taskId: spec.taskId,
+      phaseId: phase.id,
+      stepId: step.id,
+      action: step.action,
+      input: stepInput,
+      context: spec.context,
+      artifactBackup: policy.artifactBackup,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    return result.output;
+  };
+
   if (!input.carried) {
     move('planning', 'task started');
     publish();
@@ -293,7 +339,11 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         run: state.run,
         historyLength: info.historyLength,
       });
-      return await continueAsNew<typeof longTask>({ spec, carried: { ...state, run: state.run + 1 } });
+      // The spec as given (without filled-in defaults) keeps the carried payload small.
+      return await continueAsNew<typeof longTask>({
+        ...input,
+        carried: { ...state, run: state.run + 1 },
+      });
     }
 
     if (now() - state.lastAutomaticAt >= policy.automaticCheckpointEveryMs) {
@@ -312,46 +362,25 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       publish();
       throw ApplicationFailure.create({ type: FailureType.InvalidSpec, message: error, nonRetryable: true });
     }
-    const { runStep } = proxyActivities<Activities>({
-      summary: `${phase.title ?? phase.id} > ${step.title ?? step.id}`,
-      startToCloseTimeout: stepTimeoutMs(spec, step.timeout),
-      heartbeatTimeout: policy.heartbeatTimeoutMs,
-      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-      retry: {
-        initialInterval: policy.retry.initialIntervalMs,
-        backoffCoefficient: policy.retry.backoffCoefficient,
-        maximumInterval: policy.retry.maximumIntervalMs,
-        // The SDK treats an absent maximumAttempts as unlimited; 0 is rejected.
-        ...(policy.retry.maximumAttempts > 0 ? { maximumAttempts: policy.retry.maximumAttempts } : {}),
-        nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-      },
-    });
     let output: Record<string, unknown>;
     try {
-      const cursor = state.cursors[step.id];
-      output = (
-        await runStep({
-          taskId: spec.taskId,
-          phaseId: phase.id,
-          stepId: step.id,
-          action: step.action,
-          input: stepInput,
-          context: spec.context,
-          artifactBackup: policy.artifactBackup,
-          ...(cursor === undefined ? {} : { cursor }),
-        })
-      ).output;
+      output =
+        step.action === WAIT_ACTION ? await waitStep(stepInput) : await activityStep(planned, stepInput);
     } catch (err) {
-      // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
-      if (!(err instanceof ActivityFailure)) throw err;
-      const cursor = cursorOf(err);
-      if (cursor !== undefined) state.cursors[step.id] = cursor;
       if (isCancellation(err)) {
+        if (err instanceof ActivityFailure) {
+          const cursor = cursorOf(err);
+          if (cursor !== undefined) state.cursors[step.id] = cursor;
+        }
         recordCheckpoint('manual', `final checkpoint: cancelled during step ${step.id}`);
         move('cancelled', 'cancel requested');
         publish();
         throw err;
       }
+      // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cursor = cursorOf(err);
+      if (cursor !== undefined) state.cursors[step.id] = cursor;
       error = `step ${step.id} failed: ${failureMessage(err)}`;
       recordCheckpoint('recovery', `retry point: step ${step.id} failed`);
       move('failed', error);

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Overhead of durability: the same CPU-bound workload (items of about 5 ms of real work) run
+//   (a) as a plain loop in one process,
+//   (b) as a longrun task at each durability level (one step, a checkpoint after every item),
+//   (c) with the seeds' pattern: a JSON checkpoint file written and fsynced after every item.
+// Each variant runs in its own process (so peak RSS is its own) against one local dev server.
+//
+//   npm run build && node bench/overhead.mjs [--items 4000] [--item-ms 5]
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '4000' },
+    'item-ms': { type: 'string', default: '5' },
+    variant: { type: 'string' },
+    address: { type: 'string' },
+    rounds: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+const items = Number(values.items);
+const itemMs = Number(values['item-ms']);
+if (!Number.isInteger(items) || items <= 0) throw new Error(`--items: must be a positive whole number`);
+
+/** One item of real CPU work: `rounds` SHA-256 passes over a 16 KiB buffer. */
+function work(index, rounds) {
+  let digest = Buffer.alloc(16 * 1024, index % 251);
+  for (let r = 0; r < rounds; r++) digest = createHash('sha256').update(digest).digest();
+  return digest[0];
+}
+
+function calibrate(targetMs) {
+  let rounds = 50;
+  for (;;) {
+    const t = performance.now();
+    work(0, rounds);
+    const ms = performance.now() - t;
+    if (ms > 20) return Math.max(1, Math.round((rounds * targetMs) / ms));
+    rounds *= 2;
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function runVariant(variant, rounds, address, dir) {
+  const started = performance.now();
+  let events = null;
+  if (variant === 'plain') {
+    for (let i = 0; i < items; i++) work(i, rounds);
+  } else if (variant === 'fsync-json') {
+    const path = join(dir, 'checkpoint.json');
+    let acc = 0;
+    for (let i = 0; i < items; i++) {
+      acc = (acc + work(i, rounds)) % 65536;
+      const fd = openSync(path, 'w');
+      writeSync(fd, JSON.stringify({ taskId: 'bench', index: i + 1, acc, at: Date.now() }));
+      fsyncSync(fd);
+      closeSync(fd);
+    }
+  } else {
+    const level = variant.replace('longrun-', '');
+    const longrun = require('../dist/index.js');
+    const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
+    const { z } = require('zod');
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const action = longrun.defineAction({
+      name: 'bench.work',
+      description: 'CPU-bound items',
+      input: z.object({ items: z.number().int() }),
+      async run(ctx, input) {
+        const all = Array.from({ length: input.items }, (_, i) => i);
+        let acc = 0;
+        for await (const i of ctx.checkpointed(all)) acc = (acc + work(i, rounds)) % 65536;
+        return { acc };
+      },
+    });
+    const config = { ...longrun.loadConfig({}, dir), taskQueue: `bench-${level}` };
+    const connection = await NativeConnection.connect({ address });
+    const { worker } = await longrun.createLongrunWorker({ config, connection, actions: [action] });
+    const client = await longrun.LongrunClient.connect({ config, address });
+    const taskId = `bench-${level}-${Date.now()}`;
+    let t0 = 0;
+    await worker.runUntil(async () => {
+      t0 = performance.now();
+      await client.start({
+        v: 1,
+        taskId,
+        agent: 'bench',
+        durability: level,
+        phases: [{ id: 'work', steps: [{ id: 'items', action: 'bench.work', input: { items } }] }],
+      });
+      await client.result(taskId);
+    });
+    const ms = performance.now() - t0;
+    const history = await client.client.workflow.getHandle(taskId).fetchHistory();
+    events = history.events?.length ?? 0;
+    await client.close();
+    await connection.close();
+    return { ms, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  }
+  return { ms: performance.now() - started, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+if (values.variant) {
+  const result = await runVariant(values.variant, Number(values.rounds), values.address, values.dir);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+// Orchestrator: one dev server, then each variant in a child process, then the table.
+const { temporalCliPath } = require('../dist/runtime/temporal-cli.js');
+const { startDevServer } = require('../dist/runtime/dev-server.js');
+const dir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
+const rounds = calibrate(itemMs);
+const server = await startDevServer({
+  cliPath: temporalCliPath({ quiet: true }),
+  dataDir: join(dir, 'server'),
+  port: await freePort(),
+  uiPort: 0,
+});
+const cpu = execFileSync('nproc').toString().trim();
+process.stdout.write(
+  `overhead benchmark: ${items} items of ~${itemMs} ms CPU (${rounds} SHA-256 rounds), ${cpu} cores\n`
+);
+const variants = ['plain', 'longrun-basic', 'longrun-standard', 'longrun-high', 'fsync-json'];
+const rows = [];
+try {
+  for (const variant of variants) {
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--variant', variant, '--items', String(items), '--rounds', String(rounds),
+        '--address', server.address, '--dir', join(dir, variant)],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    ); // prettier-ignore
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`variant ${variant} exited with ${code}`);
+    rows.push({ variant, ...JSON.parse(out.trim().split('\n').pop()) });
+  }
+} finally {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+const base = rows[0].ms;
+const line = (cells) => `| ${cells.join(' | ')} |`;
+process.stdout.write(
+  [
+    line(['variant', 'wall s', 'vs plain', 'peak RSS MB', 'history events / 1000 items']),
+    line(['---', '---:', '---:', '---:', '---:']),
+    ...rows.map((r) =>
+      line([
+        r.variant,
+        (r.ms / 1000).toFixed(2),
+        `${(((r.ms - base) / base) * 100).toFixed(2)}%`,
+        r.maxRssMb.toFixed(0),
+        r.events === null ? '-' : ((r.events / items) * 1000).toFixed(1),
+      ])
+    ),
+  ].join('\n') + '\n'
+);

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { actionRegistry, createActivities } from '../../src/activities';
+import { emptyAggregates, foldLine, type Aggregates } from '../../src/activities/agents/dataset';
+import { LongrunClient } from '../../src/client';
+import { ArtifactStore } from '../../src/runtime/artifact-store';
+import { builtinActions } from '../../src/runtime/worker-factory';
+import { datasetSpec } from '../../src/shared/plans';
+import { isStepHeartbeat, type ArtifactRef } from '../../src/shared/step-io';
+import { startDevServerEnv, workflowBundle } from '../support/temporal';
+import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+
+const ROOT = join(__dirname, '..', '..');
+const RECORDS = 2_000_000;
+
+let env: TestWorkflowEnvironment;
+let dir: string;
+let dataset: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  env = await startDevServerEnv();
+  dir = mkdtempSync(join(tmpdir(), 'longrun-dataset-'));
+  dataset = join(dir, 'records.jsonl');
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'generate-dataset.mjs'), dataset, String(RECORDS)]);
+});
+
+afterAll(async () => {
+  for (const w of workers) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.exited;
+  }
+  await env?.teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function recordedOffset(longrun: LongrunClient, taskId: string): Promise<number> {
+  const description = await longrun.client.workflow.getHandle(taskId).describe();
+  const payloads = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads;
+  if (!payloads?.length) return 0;
+  const [details] = await decodeArrayFromPayloads(longrun.client.options.loadedDataConverter, payloads);
+  return isStepHeartbeat(details) ? ((details.cursor as { offset?: number } | null)?.offset ?? 0) : 0;
+}
+
+describe('dataset processor', () => {
+  let clean: Aggregates;
+
+  it('aggregates a 2,000,000-record JSONL file exactly, with bounded memory', async () => {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'dataset-clean',
+      workflowBundle: await workflowBundle(),
+      activities: createActivities({
+        actions: actionRegistry(builtinActions),
+        artifacts: new ArtifactStore(join(dir, 'clean-artifacts')),
+        workRoot: join(dir, 'clean-work'),
+      }),
+    });
+    const longrun = new LongrunClient(env.client, 'dataset-clean');
+    const rssBefore = process.memoryUsage().rss;
+    const result = await worker.runUntil(async () => {
+      await longrun.start(datasetSpec({ taskId: 'dataset-clean', path: dataset }));
+      return longrun.result('dataset-clean');
+    });
+    const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+    const output = result.outputs.process as { aggregates: ArtifactRef; records: number; invalid: number };
+    clean = await new ArtifactStore(join(dir, 'clean-artifacts')).getJson<Aggregates>(output.aggregates);
+
+    // An independent fold over the whole file gives the same numbers.
+    const expected = emptyAggregates();
+    for (const line of readFileSync(dataset, 'utf8').split('\n'))
+      foldLine(expected, line, 'category', 'amount');
+    expect(clean).toEqual(expected);
+    expect(clean.records + clean.invalid).toBe(RECORDS);
+    expect(clean.invalid).toBe(Math.floor(RECORDS / 10_007));
+    expect(Object.keys(clean.groups)).toHaveLength(8);
+    // Streaming keeps memory flat: far below the file's size.
+    expect(rssGrowthMb).toBeLessThan(statSync(dataset).size / 1024 / 1024 / 2);
+  });
+
+  it('gives exactly the same aggregates when its worker is SIGKILLed twice', async () => {
+    const size = statSync(dataset).size;
+    const taskQueue = 'dataset-killed';
+    const workerEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      LONGRUN_TASK_QUEUE: taskQueue,
+      LONGRUN_DATA_DIR: join(dir, 'data'),
+    };
+    const longrun = new LongrunClient(env.client, taskQueue);
+    const offsetsAtKill: number[] = [];
+
+    workers.push(spawnWorker(workerEnv));
+    await longrun.start(
+      datasetSpec({ taskId: 'dataset-killed', path: dataset, durability: 'high', heartbeatTimeoutMs: 1_000 })
+    );
+    for (const fraction of [0.2, 0.55]) {
+      const floor = Math.max(fraction * size, (offsetsAtKill.at(-1) ?? 0) + 1);
+      await waitFor(
+        `a recorded offset past ${Math.round(fraction * 100)}%`,
+        async () => {
+          const off = await recordedOffset(longrun, 'dataset-killed');
+          if (process.env.DEBUG_DATASET) console.log('offset', off, floor);
+          return off >= floor ? true : undefined;
+        },
+        120_000,
+        50
+      );
+      const victim = workers.at(-1)!;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      offsetsAtKill.push(await recordedOffset(longrun, 'dataset-killed'));
+      expect(offsetsAtKill.at(-1)).toBeLessThan(size); // killed before the end
+      workers.push(spawnWorker(workerEnv));
+    }
+    const result = await longrun.result('dataset-killed');
+    const output = result.outputs.process as { aggregates: ArtifactRef; resumedFromOffset: number };
+    const killed = await new ArtifactStore(join(dir, 'data', 'artifacts')).getJson<Aggregates>(
+      output.aggregates
+    );
+
+    expect(killed).toEqual(clean);
+    expect(output.resumedFromOffset).toBe(offsetsAtKill[1]);
+    console.log(
+      `dataset: ${RECORDS} records, killed at byte offsets ${offsetsAtKill.join(' and ')} of ${size}; aggregates identical`
+    );
+  });
+});
