@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Overhead of durability: the same CPU-bound workload (items of about 5 ms of real work) run
 //   (a) as a plain loop in one process,
-//   (b) as a longrun task at each durability level (one step, a checkpoint after every item),
+//   (b) as a longrun task at each durability level (one step, a checkpoint after every item; the
+//       worker is warmed up by a one-item task first, as a long-lived worker would be),
 //   (c) with the seeds' pattern: a JSON checkpoint file written and fsynced after every item.
 // Each variant runs in its own process (so peak RSS is its own) against one local dev server.
 //
-//   npm run build && node bench/overhead.mjs [--items 4000] [--item-ms 5]
+//   npm run build && node bench/overhead.mjs [--items 2000] [--item-ms 5] [--repeat 3]
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,8 @@ import { parseArgs } from 'node:util';
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
   options: {
-    items: { type: 'string', default: '4000' },
+    items: { type: 'string', default: '2000' },
+    repeat: { type: 'string', default: '3' },
     'item-ms': { type: 'string', default: '5' },
     variant: { type: 'string' },
     address: { type: 'string' },
@@ -31,22 +33,27 @@ const items = Number(values.items);
 const itemMs = Number(values['item-ms']);
 if (!Number.isInteger(items) || items <= 0) throw new Error(`--items: must be a positive whole number`);
 
-/** One item of real CPU work: `rounds` SHA-256 passes over a 16 KiB buffer. */
-function work(index, rounds) {
-  let digest = Buffer.alloc(16 * 1024, index % 251);
-  for (let r = 0; r < rounds; r++) digest = createHash('sha256').update(digest).digest();
-  return digest[0];
+/**
+ * One item of real CPU work: SHA-256 of `size` bytes (the item index stamped in), allocating almost
+ * nothing, so the comparison measures durability overhead rather than garbage collection.
+ */
+let buffer = Buffer.alloc(0);
+function work(index, size) {
+  if (buffer.length !== size) buffer = Buffer.alloc(size, 7);
+  buffer.writeUInt32LE(index, 0);
+  return createHash('sha256').update(buffer).digest()[0];
 }
 
+/** The buffer size whose hash takes about `targetMs` on this machine (median of 5 timings). */
 function calibrate(targetMs) {
-  let rounds = 50;
-  for (;;) {
+  const size = 1 << 20;
+  work(0, size);
+  const samples = Array.from({ length: 5 }, () => {
     const t = performance.now();
-    work(0, rounds);
-    const ms = performance.now() - t;
-    if (ms > 20) return Math.max(1, Math.round((rounds * targetMs) / ms));
-    rounds *= 2;
-  }
+    for (let i = 0; i < 10; i++) work(i, size);
+    return (performance.now() - t) / 10;
+  }).sort((a, b) => a - b);
+  return Math.max(1024, Math.round((size * targetMs) / samples[2]));
 }
 
 function freePort() {
@@ -61,6 +68,7 @@ function freePort() {
 }
 
 async function runVariant(variant, rounds, address, dir) {
+  mkdirSync(dir, { recursive: true });
   const started = performance.now();
   let events = null;
   if (variant === 'plain') {
@@ -88,7 +96,10 @@ async function runVariant(variant, rounds, address, dir) {
       async run(ctx, input) {
         const all = Array.from({ length: input.items }, (_, i) => i);
         let acc = 0;
-        for await (const i of ctx.checkpointed(all)) acc = (acc + work(i, rounds)) % 65536;
+        const t = performance.now();
+        if (process.env.BENCH_NO_CHECKPOINT) for (const i of all) acc = (acc + work(i, rounds)) % 65536;
+        else for await (const i of ctx.checkpointed(all)) acc = (acc + work(i, rounds)) % 65536;
+        if (process.env.BENCH_TRACE) process.stderr.write(`loop ${(performance.now() - t).toFixed(0)} ms\n`);
         return { acc };
       },
     });
@@ -97,21 +108,33 @@ async function runVariant(variant, rounds, address, dir) {
     const { worker } = await longrun.createLongrunWorker({ config, connection, actions: [action] });
     const client = await longrun.LongrunClient.connect({ config, address });
     const taskId = `bench-${level}-${Date.now()}`;
+    const task = (id, n) => ({
+      v: 1,
+      taskId: id,
+      agent: 'bench',
+      durability: level,
+      phases: [{ id: 'work', steps: [{ id: 'items', action: 'bench.work', input: { items: n } }] }],
+    });
     let t0 = 0;
     await worker.runUntil(async () => {
+      // Warm up: a worker's first task also builds its workflow sandbox (once per worker process).
+      await client.start(task(`${taskId}-warmup`, 1));
+      await client.result(`${taskId}-warmup`);
       t0 = performance.now();
-      await client.start({
-        v: 1,
-        taskId,
-        agent: 'bench',
-        durability: level,
-        phases: [{ id: 'work', steps: [{ id: 'items', action: 'bench.work', input: { items } }] }],
-      });
+      await client.start(task(taskId, items));
       await client.result(taskId);
     });
     const ms = performance.now() - t0;
     const history = await client.client.workflow.getHandle(taskId).fetchHistory();
     events = history.events?.length ?? 0;
+    if (process.env.BENCH_TRACE) {
+      const t0ms =
+        Number(history.events[0].eventTime.seconds) * 1000 + history.events[0].eventTime.nanos / 1e6;
+      for (const e of history.events) {
+        const t = Number(e.eventTime.seconds) * 1000 + e.eventTime.nanos / 1e6;
+        process.stderr.write(`${e.eventId} +${(t - t0ms).toFixed(0)} ${e.eventType}\n`);
+      }
+    }
     await client.close();
     await connection.close();
     return { ms, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
@@ -138,38 +161,50 @@ const server = await startDevServer({
 });
 const cpu = execFileSync('nproc').toString().trim();
 process.stdout.write(
-  `overhead benchmark: ${items} items of ~${itemMs} ms CPU (${rounds} SHA-256 rounds), ${cpu} cores\n`
+  `overhead benchmark: ${items} items of ~${itemMs} ms CPU (SHA-256 of ${(rounds / 1024 / 1024).toFixed(1)} MiB each), ${cpu} cores\n`
 );
 const variants = ['plain', 'longrun-basic', 'longrun-standard', 'longrun-high', 'fsync-json'];
-const rows = [];
+const repeat = Number(values.repeat);
+const runs = Object.fromEntries(variants.map((v) => [v, []]));
 try {
-  for (const variant of variants) {
-    const child = spawn(
+  // Round robin, so drift in the machine's speed touches every variant alike; the median is reported.
+  for (let round = 0; round < repeat; round++)
+    for (const variant of variants) {
+      const child = spawn(
       process.execPath,
       [fileURLToPath(import.meta.url), '--variant', variant, '--items', String(items), '--rounds', String(rounds),
         '--address', server.address, '--dir', join(dir, variant)],
       { stdio: ['ignore', 'pipe', 'inherit'] }
     ); // prettier-ignore
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    if (code !== 0) throw new Error(`variant ${variant} exited with ${code}`);
-    rows.push({ variant, ...JSON.parse(out.trim().split('\n').pop()) });
-  }
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      if (code !== 0) throw new Error(`variant ${variant} exited with ${code}`);
+      runs[variant].push(JSON.parse(out.trim().split('\n').pop()));
+    }
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = variants.map((variant) => ({
+  variant,
+  ms: median(runs[variant].map((r) => r.ms)),
+  spread: runs[variant].map((r) => (r.ms / 1000).toFixed(2)).join(' / '),
+  maxRssMb: Math.max(...runs[variant].map((r) => r.maxRssMb)),
+  events: runs[variant][0].events,
+}));
 const base = rows[0].ms;
 const line = (cells) => `| ${cells.join(' | ')} |`;
 process.stdout.write(
   [
-    line(['variant', 'wall s', 'vs plain', 'peak RSS MB', 'history events / 1000 items']),
-    line(['---', '---:', '---:', '---:', '---:']),
+    line(['variant', 'wall s (median)', 'runs', 'vs plain', 'peak RSS MB', 'history events / 1000 items']),
+    line(['---', '---:', '---', '---:', '---:', '---:']),
     ...rows.map((r) =>
       line([
         r.variant,
         (r.ms / 1000).toFixed(2),
+        r.spread,
         `${(((r.ms - base) / base) * 100).toFixed(2)}%`,
         r.maxRssMb.toFixed(0),
         r.events === null ? '-' : ((r.events / items) * 1000).toFixed(1),

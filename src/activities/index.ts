@@ -62,8 +62,12 @@ export function createActivities(deps: ActivityDeps) {
         artifacts: deps.artifacts.withBackup(request.artifactBackup ?? false),
         workDir,
       });
-      const output = await action.run(ctx, parsed.data);
-      return { output };
+      try {
+        return { output: await action.run(ctx, parsed.data) };
+      } catch (err) {
+        ctx.flushCheckpoint(); // a retry of this step resumes from its latest cursor
+        throw err;
+      }
     },
   };
 }

@@ -31,6 +31,8 @@ export interface StepContext<Cursor = unknown> {
   checkpoint(cursor: Cursor, done?: number, total?: number | null, note?: string): void;
   /** Reports item progress without moving the cursor. */
   progress(done: number, total: number | null, note?: string): void;
+  /** Hands the latest checkpoint to the SDK now (longrun does this when a step fails or stops). */
+  flushCheckpoint(): void;
   /** Throws a `CancelledFailure` if the step has been asked to stop. */
   throwIfCancelled(): void;
   /**
@@ -44,6 +46,13 @@ export interface StepContext<Cursor = unknown> {
   ): AsyncGenerator<T, void, void>;
 }
 
+/**
+ * Each `activity.heartbeat` call costs about a millisecond (payload conversion and a hop to the native
+ * worker), while the SDK sends at most one heartbeat per throttle interval anyway. So the context hands
+ * the SDK the latest details at most this often, and flushes a pending one on a timer.
+ */
+export const HEARTBEAT_HANDOFF_MS = 100;
+
 export function createStepContext(
   request: StepRequest,
   deps: { artifacts: Artifacts; workDir: string }
@@ -55,6 +64,22 @@ export function createStepContext(
   let last: StepHeartbeat = isStepHeartbeat(previous)
     ? previous
     : { cursor: cursor ?? null, done: 0, total: null };
+
+  let lastHandoff = 0;
+  let flushTimer: NodeJS.Timeout | undefined;
+  const handOff = (): void => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
+    lastHandoff = Date.now();
+    activity.heartbeat(last);
+  };
+  const send = (): void => {
+    if (Date.now() - lastHandoff >= HEARTBEAT_HANDOFF_MS) handOff();
+    else flushTimer ??= setTimeout(handOff, HEARTBEAT_HANDOFF_MS).unref();
+  };
+  void activity.cancelled.catch(() => {
+    if (flushTimer) clearTimeout(flushTimer);
+  });
 
   const ctx: StepContext = {
     taskId: request.taskId,
@@ -68,14 +93,18 @@ export function createStepContext(
     checkpoint(next, done = last.done, total = last.total, note) {
       cursor = next;
       last = { cursor: next, done, total, ...(note === undefined ? {} : { note }) };
-      activity.heartbeat(last);
+      send();
     },
     progress(done, total, note) {
       last = { cursor: cursor ?? null, done, total, ...(note === undefined ? {} : { note }) };
-      activity.heartbeat(last);
+      send();
+    },
+    flushCheckpoint() {
+      if (flushTimer) handOff();
     },
     throwIfCancelled() {
       if (activity.cancellationSignal.aborted) {
+        if (flushTimer) handOff(); // the latest cursor also reaches the server's heartbeat record
         throw new CancelledFailure(`step ${request.stepId} stopped`, [last]);
       }
     },

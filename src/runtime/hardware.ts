@@ -9,11 +9,23 @@ export interface HardwareDescription {
   overridden: boolean;
 }
 
+let measured: Promise<HardwareDescription> | undefined;
+
+/**
+ * This machine's description, measured once per process (systeminformation takes a few hundred ms)
+ * and shared by every task the worker plans.
+ */
+export function describeHardware(): Promise<HardwareDescription> {
+  measured ??= measureHardware();
+  measured.catch(() => (measured = undefined)); // a failed measurement is retried next time
+  return measured;
+}
+
 /**
  * Measures this machine (systeminformation) and picks its profile; LONGRUN_HARDWARE_PROFILE
  * ("small" or "standard") overrides the measurement.
  */
-export async function describeHardware(env: NodeJS.ProcessEnv = process.env): Promise<HardwareDescription> {
+export async function measureHardware(env: NodeJS.ProcessEnv = process.env): Promise<HardwareDescription> {
   const [cpu, mem] = await Promise.all([si.cpu(), si.mem()]);
   const cores = cpu.cores;
   const memoryBytes = mem.total;

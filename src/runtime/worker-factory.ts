@@ -7,6 +7,7 @@ import { datasetActions } from '../activities/agents/dataset';
 import { ArtifactStore } from './artifact-store';
 import { connectionOptions, type LongrunConfig } from './config';
 import { ensureSearchAttributes } from './dev-server';
+import { describeHardware } from './hardware';
 
 /** Every agent action this package ships. */
 export const builtinActions: AgentAction[] = [...codebaseReviewActions, ...datasetActions];
@@ -59,6 +60,7 @@ export async function createLongrunWorker(
       `longrun: could not register search attributes: ${err instanceof Error ? err.message : String(err)}`
     );
   }
+  void describeHardware().catch(() => undefined); // measure now, not when the first task plans
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,

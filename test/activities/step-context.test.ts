@@ -25,18 +25,31 @@ function recordHeartbeats(env: MockActivityEnvironment): StepHeartbeat[] {
 }
 
 describe('StepContext.checkpointed', () => {
-  it('visits every item once and checkpoints after each', async () => {
+  it('visits every item once and hands the SDK at most one checkpoint per 100 ms, then the latest', async () => {
     const env = new MockActivityEnvironment();
     const beats = recordHeartbeats(env);
     const seen = await env.run(async () => {
       const ctx = createStepContext(request, { artifacts, workDir: dir });
       const out: string[] = [];
       for await (const item of ctx.checkpointed(['a', 'b', 'c'])) out.push(item);
+      expect(beats).toHaveLength(1); // the rest coalesced within 100 ms
+      await new Promise((r) => setTimeout(r, 150)); // ... and flushed by the timer
       return out;
     });
     expect(seen).toEqual(['a', 'b', 'c']);
-    expect(beats.map((b) => b.cursor)).toEqual([null, { next: 1 }, { next: 2 }, { next: 3 }]);
+    expect(beats.map((b) => b.cursor)).toEqual([null, { next: 3 }]);
     expect(beats.at(-1)).toMatchObject({ done: 3, total: 3 });
+  });
+
+  it('flushes the latest checkpoint at once when asked (a failing step)', async () => {
+    const env = new MockActivityEnvironment();
+    const beats = recordHeartbeats(env);
+    await env.run(async () => {
+      const ctx = createStepContext(request, { artifacts, workDir: dir });
+      for await (const _item of ctx.checkpointed([1, 2])) void _item;
+      ctx.flushCheckpoint();
+    });
+    expect(beats.at(-1)?.cursor).toEqual({ next: 2 });
   });
 
   it('resumes a retried attempt from its last heartbeat cursor', async () => {

@@ -61,6 +61,7 @@ beforeAll(async () => {
     LONGRUN_DATA_DIR: join(dir, 'data'),
     LONGRUN_DEV_PORT: String(port),
     LONGRUN_DEV_UI_PORT: String(uiPort),
+    LONGRUN_HARDWARE_PROFILE: 'standard', // fixed checkpoint interval (4 s at high) whatever the machine
   };
 });
 

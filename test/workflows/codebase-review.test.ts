@@ -186,11 +186,13 @@ describe('codebase review on a real dev server', () => {
     const repo = join(dataDir, 'cancel-repo');
     generateRepo(repo, 2000, 2500);
     const taskId = 'review-cancel';
-    await longrun.start(codebaseReviewSpec({ taskId, root: repo, durability: 'high' }));
+    await longrun.start(
+      codebaseReviewSpec({ taskId, root: repo, durability: 'high', heartbeatTimeoutMs: 2_000 })
+    );
     const handle = env.client.workflow.getHandle(taskId);
-    await waitFor('the analyze step', async () => {
+    await waitFor('the analyze step past its first files', async () => {
       const p = await longrun.progress(taskId);
-      return p.step.id === 'analyze' ? p : undefined;
+      return p.step.id === 'analyze' && (p.items?.done ?? 0) > 0 ? p : undefined;
     });
     const cancelledAt = Date.now();
     await handle.cancel(); // what `temporal workflow cancel` does
@@ -199,6 +201,14 @@ describe('codebase review on a real dev server', () => {
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(Date.now() - cancelledAt).toBeLessThan(15_000);
     expect((await longrun.progress(taskId)).state).toBe('cancelled');
+    // The stopped step handed its cursor back: the final checkpoint holds where it stopped.
+    const final = (await longrun.checkpoints(taskId)).at(-1);
+    expect(final).toMatchObject({
+      type: 'manual',
+      stepId: 'analyze',
+      label: 'final checkpoint: cancelled during step analyze',
+    });
+    expect((final?.cursor as { next: number }).next).toBeGreaterThan(0);
     expect((await handle.describe()).typedSearchAttributes.get(LongrunState)).toBe('cancelled');
   });
 });
