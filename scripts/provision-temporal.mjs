@@ -53,7 +53,7 @@ function buildWithGo(binDir) {
   const started = Date.now();
   const result = spawnSync(go, ['install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
     env: { ...process.env, GOBIN: binDir, CGO_ENABLED: '0' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 2, 2], // stdout carries only the binary's path
   });
   const binary = join(binDir, 'temporal');
   if (result.status === 0 && isExecutableFile(binary)) {

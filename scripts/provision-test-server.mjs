@@ -73,7 +73,7 @@ if (!(existsSync(launcher) && existsSync(join(home, 'lib')) && readdirSync(join(
       'dependency:copy-dependencies',
       `-DoutputDirectory=${join(home, 'lib')}`,
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] }
+    { stdio: ['ignore', 2, 2] }
   );
   if (result.status !== 0)
     fail(`mvn dependency:copy-dependencies exited with ${result.status ?? result.signal}`);

@@ -169,7 +169,8 @@ export class LongrunClient {
       const handle = await this.client.workflow.start(longTask, {
         taskQueue: this.taskQueue,
         workflowId: spec.taskId,
-        args: [{ spec, ...(options.searchAttributes === false ? { searchAttributes: false } : {}) }],
+        // The spec as given (validated above): defaults are filled in by the workflow, keeping the payload small.
+        args: [{ spec: specInput as TaskSpecInput, ...(options.searchAttributes === false ? { searchAttributes: false } : {}) }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,

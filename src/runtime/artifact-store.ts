@@ -17,6 +17,8 @@ export class ArtifactCorruptError extends Error {
 /** What agent actions see of the store (`ctx.artifacts`). */
 export interface Artifacts {
   put(content: string | Buffer, meta: { name: string; mediaType: string }): Promise<ArtifactRef>;
+  /** Stores `value` as JSON under `name`. */
+  putJson(value: unknown, name: string): Promise<ArtifactRef>;
   get(ref: ArtifactRef): Promise<Buffer>;
   getText(ref: ArtifactRef): Promise<string>;
   getJson<T>(ref: ArtifactRef): Promise<T>;
@@ -28,6 +30,8 @@ export interface ArtifactStoreOptions {
   /** Told when a corrupt or missing primary copy was restored from its backup. */
   onRestore?: (ref: ArtifactRef, reason: string) => void;
 }
+
+const JSON_MEDIA_TYPE = 'application/json';
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -69,6 +73,8 @@ export class ArtifactStore implements Artifacts {
     if (!backup) return this;
     return {
       put: (content, meta) => this.put(content, meta, { backup: true }),
+      putJson: (value, name) =>
+        this.put(JSON.stringify(value), { name, mediaType: JSON_MEDIA_TYPE }, { backup: true }),
       get: (ref) => this.get(ref),
       getText: (ref) => this.getText(ref),
       getJson: (ref) => this.getJson(ref),
@@ -90,6 +96,10 @@ export class ArtifactStore implements Artifacts {
     await writeAtomic(this.pathOf(ref), data);
     if (opts.backup) await writeAtomic(this.backupPathOf(ref), data);
     return ref;
+  }
+
+  async putJson(value: unknown, name: string): Promise<ArtifactRef> {
+    return this.put(JSON.stringify(value), { name, mediaType: JSON_MEDIA_TYPE });
   }
 
   async get(ref: ArtifactRef): Promise<Buffer> {

@@ -1,5 +1,14 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { join } from 'node:path';
+import {
+  bundleWorkflowCode,
+  Worker,
+  type NativeConnection,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { actionRegistry, createActivities, type AgentAction } from '../../src/activities';
+import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 
 /** A real Temporal dev server (the provisioned CLI binary) with longrun's search attributes. */
@@ -20,4 +29,27 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
   return bundle;
+}
+
+/** An in-process worker on `taskQueue` with the given actions, artifacts and scratch files under `dir`. */
+export async function inProcessWorker(opts: {
+  connection: NativeConnection;
+  taskQueue: string;
+  actions: AgentAction[];
+  dir: string;
+  workerOptions?: Partial<WorkerOptions>;
+}): Promise<{ worker: Worker; artifacts: ArtifactStore }> {
+  const artifacts = new ArtifactStore(join(opts.dir, 'artifacts'));
+  const worker = await Worker.create({
+    connection: opts.connection,
+    taskQueue: opts.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({
+      actions: actionRegistry(opts.actions),
+      artifacts,
+      workRoot: join(opts.dir, 'work'),
+    }),
+    ...opts.workerOptions,
+  });
+  return { worker, artifacts };
 }

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { actionRegistry, createActivities } from '../../src/activities';
 import { codebaseReviewActions } from '../../src/activities/agents/codebase-review';
 import { LongrunClient } from '../../src/client';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
@@ -16,7 +15,7 @@ import { LongrunState, LongrunProgress, LongrunAgent } from '../../src/shared/se
 import type { ArtifactRef } from '../../src/shared/step-io';
 import { ValidationError } from '../../src/shared/validation';
 import { generateRepo } from '../support/fixture-repo';
-import { startDevServerEnv, workflowBundle } from '../support/temporal';
+import { inProcessWorker, startDevServerEnv, workflowBundle } from '../support/temporal';
 import { waitFor } from '../support/worker-process';
 
 const FIXTURE_ROOT = 'test/fixtures/sample-repo'; // relative: recorded histories must not hold machine paths
@@ -33,17 +32,12 @@ let longrun: LongrunClient;
 beforeAll(async () => {
   env = await startDevServerEnv();
   dataDir = mkdtempSync(join(tmpdir(), 'longrun-review-'));
-  artifacts = new ArtifactStore(join(dataDir, 'artifacts'));
-  worker = await Worker.create({
+  ({ worker, artifacts } = await inProcessWorker({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      actions: actionRegistry(codebaseReviewActions),
-      artifacts,
-      workRoot: join(dataDir, 'work'),
-    }),
-  });
+    actions: codebaseReviewActions,
+    dir: dataDir,
+  }));
   running = worker.run();
   longrun = new LongrunClient(env.client, TASK_QUEUE);
 });

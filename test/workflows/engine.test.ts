@@ -4,13 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { actionRegistry, createActivities } from '../../src/activities';
 import { LongrunClient, TaskRequestRejectedError, UnknownCheckpointError } from '../../src/client';
-import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { builtinActions } from '../../src/runtime/worker-factory';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { testActions } from '../support/test-actions';
-import { startDevServerEnv, workflowBundle } from '../support/temporal';
+import { inProcessWorker, startDevServerEnv, workflowBundle } from '../support/temporal';
 import { waitFor } from '../support/worker-process';
 
 const TASK_QUEUE = 'engine-test';
@@ -30,17 +28,13 @@ beforeAll(async () => {
     `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AT}`,
   ]);
   dir = mkdtempSync(join(tmpdir(), 'longrun-engine-'));
-  worker = await Worker.create({
+  ({ worker } = await inProcessWorker({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      actions: actionRegistry([...builtinActions, ...testActions]),
-      artifacts: new ArtifactStore(join(dir, 'artifacts')),
-      workRoot: join(dir, 'work'),
-    }),
-    maxCachedWorkflows: 100,
-  });
+    actions: [...builtinActions, ...testActions],
+    dir,
+    workerOptions: { maxCachedWorkflows: 100 },
+  }));
   running = worker.run();
   longrun = new LongrunClient(env.client, TASK_QUEUE);
 });

@@ -3,14 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { actionRegistry, createActivities } from '../../src/activities';
 import { LongrunClient } from '../../src/client';
-import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { durabilityPolicy } from '../../src/shared/durability';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { testActions } from '../support/test-actions';
-import { workflowBundle } from '../support/temporal';
+import { inProcessWorker } from '../support/temporal';
 
 const ROOT = join(__dirname, '..', '..');
 const HOUR = 3_600_000;
@@ -22,7 +19,10 @@ beforeAll(async () => {
   // Temporal's Java test server skips time while every workflow waits on a timer.
   const launcher = execFileSync(process.execPath, [join(ROOT, 'scripts', 'provision-test-server.mjs')], {
     encoding: 'utf8',
-  }).trim();
+  })
+    .trim()
+    .split('\n')
+    .pop() as string;
   env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: launcher } },
   });
@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a task spanning more than 30 hours (time-skipping test server)', () => {
@@ -51,15 +51,11 @@ describe('a task spanning more than 30 hours (time-skipping test server)', () =>
       durability: 'high',
       phases,
     };
-    const worker = await Worker.create({
+    const { worker } = await inProcessWorker({
       connection: env.nativeConnection,
       taskQueue: 'time-skipping',
-      workflowBundle: await workflowBundle(),
-      activities: createActivities({
-        actions: actionRegistry(testActions),
-        artifacts: new ArtifactStore(join(dir, 'artifacts')),
-        workRoot: join(dir, 'work'),
-      }),
+      actions: testActions,
+      dir,
     });
     const longrun = new LongrunClient(env.client, 'time-skipping');
     const wallStart = Date.now();

@@ -145,10 +145,7 @@ export const analyzeAction = defineAction({
       refilled++;
     }
     const rows = entries.map((e) => byIndex.get(e.index) as FileAnalysis);
-    const results = await ctx.artifacts.put(JSON.stringify(rows), {
-      name: 'analysis.json',
-      mediaType: 'application/json',
-    });
+    const results = await ctx.artifacts.putJson(rows, 'analysis.json');
     return { results, ...totalsOf(rows), resumedFrom, refilled, attempt: activityInfo().attempt };
   },
 });

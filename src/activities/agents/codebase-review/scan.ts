@@ -85,10 +85,7 @@ export const scanAction = defineAction({
     await walk(root, root, input, files, skipped);
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: Manifest = { root: input.root, files };
-    const ref = await ctx.artifacts.put(JSON.stringify(manifest), {
-      name: 'manifest.json',
-      mediaType: 'application/json',
-    });
+    const ref = await ctx.artifacts.putJson(manifest, 'manifest.json');
     ctx.progress(files.length, files.length, 'scanned');
     return {
       manifest: ref,

@@ -72,10 +72,7 @@ export const processDatasetAction = defineAction({
     ctx.checkpoint(structuredClone(agg), size, size, `${agg.records} records`);
 
     const aggregates: Aggregates = { records: agg.records, invalid: agg.invalid, groups: agg.groups };
-    const ref = await ctx.artifacts.put(JSON.stringify(aggregates), {
-      name: 'aggregates.json',
-      mediaType: 'application/json',
-    });
+    const ref = await ctx.artifacts.putJson(aggregates, 'aggregates.json');
     return {
       aggregates: ref,
       records: agg.records,
