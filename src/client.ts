@@ -17,7 +17,9 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  ServiceError,
 } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/config';
 import { itemFraction, type ItemProgress, type TaskProgress } from './shared/progress';
@@ -38,6 +40,9 @@ import {
   type LongTaskResult,
 } from './workflows/long-task';
 import type { LifecycleView } from './workflows/messages';
+
+/** gRPC status code of a query no worker answered in time. */
+const GRPC_DEADLINE_EXCEEDED = 4;
 
 /** Largest spec `start` accepts: it travels in every continue-as-new, under Temporal's 2 MB payload limit. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
@@ -170,7 +175,12 @@ export class LongrunClient {
         taskQueue: this.taskQueue,
         workflowId: spec.taskId,
         // The spec as given (validated above): defaults are filled in by the workflow, keeping the payload small.
-        args: [{ spec: specInput as TaskSpecInput, ...(options.searchAttributes === false ? { searchAttributes: false } : {}) }],
+        args: [
+          {
+            spec: specInput as TaskSpecInput,
+            ...(options.searchAttributes === false ? { searchAttributes: false } : {}),
+          },
+        ],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,
@@ -193,7 +203,7 @@ export class LongrunClient {
   async progress(taskId: string): Promise<TaskProgress> {
     const handle = this.client.workflow.getHandle(taskId);
     const [progress, description] = await this.wrap(taskId, () =>
-      Promise.all([handle.query(progressQuery), handle.describe()])
+      Promise.all([this.query(taskId, progressQuery), handle.describe()])
     );
     const pending = description.raw.pendingActivities?.[0];
     if (progress.state === 'executing' && pending?.heartbeatDetails?.payloads?.length) {
@@ -222,12 +232,12 @@ export class LongrunClient {
 
   /** Named checkpoints of the task, oldest first. */
   async checkpoints(taskId: string): Promise<CheckpointRecord[]> {
-    return this.wrap(taskId, () => this.client.workflow.getHandle(taskId).query(checkpointsQuery));
+    return this.wrap(taskId, () => this.query(taskId, checkpointsQuery));
   }
 
   /** Lifecycle state, transition log, total and active durations, progress history. */
   async lifecycle(taskId: string): Promise<LifecycleView> {
-    return this.wrap(taskId, () => this.client.workflow.getHandle(taskId).query(lifecycleQuery));
+    return this.wrap(taskId, () => this.query(taskId, lifecycleQuery));
   }
 
   /** Records a `manual` checkpoint now and returns it (rejected for a finished or failed task). */
@@ -265,9 +275,12 @@ export class LongrunClient {
    * point are not reapplied. Steps completed after the checkpoint run again; returns which.
    */
   async rollback(taskId: string, checkpointId: string): Promise<RollbackResult> {
-    const handle = this.client.workflow.getHandle(taskId);
     const [records, plan, progress] = await this.wrap(taskId, () =>
-      Promise.all([handle.query(checkpointsQuery), handle.query(planQuery), handle.query(progressQuery)])
+      Promise.all([
+        this.query(taskId, checkpointsQuery),
+        this.query(taskId, planQuery),
+        this.query(taskId, progressQuery),
+      ])
     );
     const checkpoint = records.find((r) => r.id === checkpointId);
     if (!checkpoint)
@@ -318,6 +331,21 @@ export class LongrunClient {
       return await this.client.workflow.getHandle(taskId).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A query, asked a second time if no worker picked the first one up in time: seen now and then for
+   * a task that had just finished (the server answers DEADLINE_EXCEEDED), while the next try succeeds.
+   */
+  private async query<T>(taskId: string, definition: QueryDefinition<T>): Promise<T> {
+    const handle = this.client.workflow.getHandle(taskId);
+    try {
+      return await handle.query(definition);
+    } catch (err) {
+      const code = ((err as { cause?: { code?: number } }).cause ?? {}).code;
+      if (err instanceof ServiceError && code === GRPC_DEADLINE_EXCEEDED) return handle.query(definition);
       throw err;
     }
   }
