@@ -6,7 +6,11 @@
 //   (c) with the seeds' pattern: a JSON checkpoint file written and fsynced after every item.
 // Each variant runs in its own process (so peak RSS is its own) against one local dev server.
 //
-//   npm run build && node bench/overhead.mjs [--items 2000] [--item-ms 5] [--repeat 3]
+// Besides wall time it reports the time spent inside the step's loop ("in-step"), so the per-item cost
+// of checkpointing (in-step vs plain) and the fixed cost of a task (start, schedule, complete: wall
+// minus in-step) can be told apart.
+//
+//   npm run build && node bench/overhead.mjs [--items 6000] [--item-ms 5] [--repeat 5]
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -20,8 +24,8 @@ import { parseArgs } from 'node:util';
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
   options: {
-    items: { type: 'string', default: '2000' },
-    repeat: { type: 'string', default: '3' },
+    items: { type: 'string', default: '6000' },
+    repeat: { type: 'string', default: '5' },
     'item-ms': { type: 'string', default: '5' },
     variant: { type: 'string' },
     address: { type: 'string' },
@@ -71,6 +75,7 @@ async function runVariant(variant, rounds, address, dir) {
   mkdirSync(dir, { recursive: true });
   const started = performance.now();
   let events = null;
+  let loopMs = null;
   if (variant === 'plain') {
     for (let i = 0; i < items; i++) work(i, rounds);
   } else if (variant === 'fsync-json') {
@@ -99,7 +104,7 @@ async function runVariant(variant, rounds, address, dir) {
         const t = performance.now();
         if (process.env.BENCH_NO_CHECKPOINT) for (const i of all) acc = (acc + work(i, rounds)) % 65536;
         else for await (const i of ctx.checkpointed(all)) acc = (acc + work(i, rounds)) % 65536;
-        if (process.env.BENCH_TRACE) process.stderr.write(`loop ${(performance.now() - t).toFixed(0)} ms\n`);
+        loopMs = performance.now() - t;
         return { acc };
       },
     });
@@ -137,9 +142,10 @@ async function runVariant(variant, rounds, address, dir) {
     }
     await client.close();
     await connection.close();
-    return { ms, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+    return { ms, loopMs, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
   }
-  return { ms: performance.now() - started, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  const ms = performance.now() - started;
+  return { ms, loopMs: ms, events, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 if (values.variant) {
@@ -166,11 +172,23 @@ process.stdout.write(
 const variants = ['plain', 'longrun-basic', 'longrun-standard', 'longrun-high', 'fsync-json'];
 const repeat = Number(values.repeat);
 const runs = Object.fromEntries(variants.map((v) => [v, []]));
+let child = null;
+// Interrupted (Ctrl-C, SIGTERM): stop the variant and the dev server rather than orphaning them.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    process.stderr.write(`overhead benchmark: ${signal}, stopping the dev server\n`);
+    child?.kill('SIGKILL');
+    void server.stop().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 try {
   // Round robin, so drift in the machine's speed touches every variant alike; the median is reported.
   for (let round = 0; round < repeat; round++)
     for (const variant of variants) {
-      const child = spawn(
+      child = spawn(
       process.execPath,
       [fileURLToPath(import.meta.url), '--variant', variant, '--items', String(items), '--rounds', String(rounds),
         '--address', server.address, '--dir', join(dir, variant)],
@@ -190,6 +208,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = variants.map((variant) => ({
   variant,
   ms: median(runs[variant].map((r) => r.ms)),
+  loopMs: median(runs[variant].map((r) => r.loopMs)),
+  fixedMs: median(runs[variant].map((r) => r.ms - r.loopMs)),
   spread: runs[variant].map((r) => (r.ms / 1000).toFixed(2)).join(' / '),
   maxRssMb: Math.max(...runs[variant].map((r) => r.maxRssMb)),
   events: runs[variant][0].events,
@@ -198,14 +218,27 @@ const base = rows[0].ms;
 const line = (cells) => `| ${cells.join(' | ')} |`;
 process.stdout.write(
   [
-    line(['variant', 'wall s (median)', 'runs', 'vs plain', 'peak RSS MB', 'history events / 1000 items']),
-    line(['---', '---:', '---', '---:', '---:', '---:']),
+    line([
+      'variant',
+      'wall s (median)',
+      'runs',
+      'vs plain',
+      'in-step s',
+      'in-step vs plain',
+      'fixed s',
+      'peak RSS MB',
+      'history events / 1000 items',
+    ]),
+    line(['---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:']),
     ...rows.map((r) =>
       line([
         r.variant,
         (r.ms / 1000).toFixed(2),
         r.spread,
         `${(((r.ms - base) / base) * 100).toFixed(2)}%`,
+        (r.loopMs / 1000).toFixed(2),
+        `${(((r.loopMs - base) / base) * 100).toFixed(2)}%`,
+        (r.fixedMs / 1000).toFixed(2),
         r.maxRssMb.toFixed(0),
         r.events === null ? '-' : ((r.events / items) * 1000).toFixed(1),
       ])

@@ -1,18 +1,84 @@
 /**
  * The `longrun` command line, a thin layer over the typed client.
- * Exit codes: 0 ok, 1 failure, 2 bad arguments or input, 3 unknown task or checkpoint, 4 request rejected
- * by the task (e.g. a checkpoint of a finished task).
+ * Exit codes: 0 ok, 1 failure (e.g. Temporal unreachable), 2 bad arguments or input, 3 unknown task or
+ * checkpoint, 4 request refused by the task (e.g. resume a running task), 5 the task failed (`watch`,
+ * `result`), 6 the task was cancelled (`watch`, `result`).
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { Format, Presets, SingleBar } from 'cli-progress';
+import { WorkflowFailedError } from '@temporalio/client';
 import { LongrunClient, TaskRequestRejectedError, UnknownCheckpointError, UnknownTaskError } from './client';
 import { runDev } from './commands/dev';
+import { formatActivity } from './shared/activity-log';
 import { DURABILITY_LEVELS, type DurabilityLevel } from './shared/durability';
-import { progressLine } from './shared/progress';
+import { LIFECYCLE_STATES } from './shared/lifecycle';
+import { etaText, type TaskProgress } from './shared/progress';
 import { ValidationError } from './shared/validation';
+import { formatDuration } from './shared/velocity';
 import { runWorker } from './worker';
 
-export const EXIT = { ok: 0, failure: 1, badInput: 2, unknownTask: 3, rejected: 4 } as const;
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  badInput: 2,
+  unknownTask: 3,
+  rejected: 4,
+  taskFailed: 5,
+  taskCancelled: 6,
+} as const;
+
+const BAR = {
+  barsize: 30,
+  barCompleteString: '█'.repeat(30),
+  barIncompleteString: '░'.repeat(30),
+  barGlue: '',
+};
+
+/** A static bar for `status`, drawn by cli-progress's own formatter (the same look as `watch`). */
+function bar(percent: number): string {
+  return Format.BarFormat(Math.min(1, Math.max(0, percent / 100)), BAR);
+}
+
+/** The fields after the bar: state, phase, step, items, speed, ETA. */
+function progressFields(p: TaskProgress): string {
+  const parts = [
+    `${p.percent.toFixed(1)}%`,
+    p.state + (p.pausing ? ' (pausing)' : '') + (p.cancelling ? ' (cancelling)' : ''),
+    `phase ${p.phase.index + 1}/${p.phase.count} ${p.phase.title}`,
+    `step ${p.step.index + 1}/${p.step.count} ${p.step.title}`,
+  ];
+  if (p.items) {
+    const rate = p.items.rate ? ` @ ${p.items.rate.toFixed(1)}/s` : '';
+    parts.push(`${p.items.done}/${p.items.total ?? '?'} items${rate}`);
+  }
+  const eta = etaText(p);
+  if (eta) parts.push(eta);
+  return parts.join(' | ');
+}
+
+function statusText(taskId: string, execution: string, p: TaskProgress | null): string {
+  if (!p) return `${taskId}: ${execution} (no progress: no worker answered)\n`;
+  const lines = [
+    `${p.title} (${taskId}, ${p.agent}): ${p.state}, Temporal status ${execution}`,
+    `${bar(p.percent)} ${progressFields(p)}`,
+    `elapsed ${formatDuration(p.elapsedMs)}, active ${formatDuration(p.activeMs)}` +
+      (p.velocity.percentPerHour === null ? '' : `, ${p.velocity.percentPerHour.toFixed(1)}%/h`) +
+      (p.etaAt === null ? '' : `, done about ${new Date(p.etaAt).toISOString()}`) +
+      (p.deadline ? `, deadline ${p.deadline}` : ''),
+    `steps completed ${p.stepsCompleted}/${p.step.count}, run ${p.run}, last checkpoint ${p.lastCheckpoint ?? 'none'}`,
+  ];
+  if (p.error) lines.push(`error: ${p.error}`);
+  if (p.recent.length) lines.push('recent:', ...p.recent.slice(-5).map((e) => `  ${formatActivity(e)}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Exit code for a task that has ended with this Temporal status. */
+function exitFor(execution: string): number {
+  if (execution === 'COMPLETED') return EXIT.ok;
+  if (execution === 'CANCELLED') return EXIT.taskCancelled;
+  return EXIT.taskFailed;
+}
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -25,6 +91,16 @@ async function withClient<T>(fn: (client: LongrunClient) => Promise<T>): Promise
   } finally {
     await client.close();
   }
+}
+
+function parsePositiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new ValidationError('arguments', [
+      { path: flag, rule: `must be a positive whole number (got "${value}")` },
+    ]);
+  }
+  return n;
 }
 
 function readSpecFile(path: string): Record<string, unknown> {
@@ -93,16 +169,138 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('list')
+    .description('list tasks, newest first (from search attributes: works without a worker)')
+    .addOption(new Option('--state <state>', 'only tasks in this lifecycle state').choices(LIFECYCLE_STATES))
+    .option('--agent <agent>', 'only tasks of this agent')
+    .option('--running', 'only tasks whose workflow is still open')
+    .option('--limit <n>', 'at most this many', (v) => parsePositiveInt(v, '--limit'), 100)
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: { state?: string; agent?: string; running?: boolean; limit: number; json?: boolean }) => {
+        const tasks = await withClient((client) =>
+          client.list({
+            ...(opts.state ? { state: opts.state as (typeof LIFECYCLE_STATES)[number] } : {}),
+            ...(opts.agent ? { agent: opts.agent } : {}),
+            ...(opts.running ? { running: true } : {}),
+            limit: opts.limit,
+          })
+        );
+        if (opts.json) return printJson(tasks);
+        if (tasks.length === 0) return void process.stdout.write('no tasks\n');
+        const rows = tasks.map((t) => [
+          t.taskId,
+          t.state ?? '-',
+          t.percent === null ? '-' : `${t.percent}%`,
+          t.agent ?? '-',
+          t.phase ?? '-',
+          t.durability ?? '-',
+          t.execution,
+          new Date(t.startedAt).toISOString(),
+        ]);
+        const header = ['TASK', 'STATE', 'PROGRESS', 'AGENT', 'PHASE', 'DURABILITY', 'TEMPORAL', 'STARTED'];
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+        for (const row of [header, ...rows]) {
+          process.stdout.write(
+            `${row
+              .map((c, i) => c.padEnd(widths[i] as number))
+              .join('  ')
+              .trimEnd()}\n`
+          );
+        }
+      }
+    );
+
+  program
     .command('status <taskId>')
-    .description("show a task's state and progress")
+    .description("show a task's state, progress bar, velocity, ETA and recent activity")
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { json?: boolean }) => {
       const status = await withClient((client) => client.status(taskId));
       if (opts.json) printJson(status);
-      else {
-        process.stdout.write(`${taskId}: ${status.execution}\n`);
-        if (status.progress) process.stdout.write(`${progressLine(status.progress)}\n`);
+      else process.stdout.write(statusText(taskId, status.execution, status.progress));
+    });
+
+  program
+    .command('watch <taskId>')
+    .description('follow a task live until it ends (exit 0 completed, 5 failed, 6 cancelled)')
+    .option('--interval <ms>', 'how often to ask, ms', (v) => parsePositiveInt(v, '--interval'), 1000)
+    .option('--json', 'print one JSON progress object per line')
+    .action(async (taskId: string, opts: { interval: number; json?: boolean }) => {
+      process.exitCode = await withClient(async (client) => {
+        const live = !opts.json && process.stdout.isTTY === true;
+        const liveBar = live
+          ? new SingleBar(
+              { ...BAR, format: '{bar} {fields}', hideCursor: true, clearOnComplete: false, linewrap: false },
+              Presets.shades_classic
+            )
+          : undefined;
+        let last: TaskProgress | undefined;
+        for await (const p of client.watch(taskId, { intervalMs: opts.interval })) {
+          last = p;
+          if (opts.json) process.stdout.write(`${JSON.stringify(p)}\n`);
+          else if (liveBar) {
+            if (!liveBar.isActive) liveBar.start(100, p.percent, { fields: progressFields(p) });
+            else liveBar.update(p.percent, { fields: progressFields(p) });
+          } else process.stdout.write(`${bar(p.percent)} ${progressFields(p)}\n`);
+        }
+        liveBar?.stop();
+        const { execution } = await client.status(taskId);
+        if (!opts.json)
+          process.stdout.write(`${taskId} ended: ${last?.state ?? '?'} (Temporal status ${execution})\n`);
+        return exitFor(execution);
+      });
+    });
+
+  for (const [name, verb] of [
+    ['pause', 'pause a task: its step stops at the next item and keeps its cursor'],
+    ['resume', 'resume a paused task from where its step stopped'],
+    ['cancel', 'cancel a task gracefully: final checkpoint, partial results kept'],
+  ] as const) {
+    program
+      .command(`${name} <taskId>`)
+      .description(verb)
+      .option('--reason <text>', 'why (shown in the activity log)')
+      .option('--json', 'print the progress after the request as JSON')
+      .action(async (taskId: string, opts: { reason?: string; json?: boolean }) => {
+        const request = opts.reason === undefined ? {} : { reason: opts.reason };
+        const p = await withClient((client) => client[name](taskId, request));
+        if (opts.json) return printJson(p);
+        const where = p.items ? ` at item ${p.items.done}/${p.items.total ?? '?'}` : '';
+        process.stdout.write(
+          `${taskId}: ${p.state}${name === 'pause' ? where : ''}, step ${p.step.index + 1}/${p.step.count} ${p.step.title}\n`
+        );
+      });
+  }
+
+  program
+    .command('extend <taskId>')
+    .description("move a task's deadline: --by 2h, or --until 2026-12-01T00:00:00Z")
+    .option('--by <duration>', 'how much later: 90s, 15m, 2h, 1d, 1h30m')
+    .option('--until <datetime>', 'the new deadline, ISO 8601 with offset')
+    .option('--reason <text>', 'why (shown in the activity log)')
+    .option('--json', 'print the progress after the request as JSON')
+    .action(
+      async (taskId: string, opts: { by?: string; until?: string; reason?: string; json?: boolean }) => {
+        const request = {
+          ...(opts.by === undefined ? {} : { by: opts.by }),
+          ...(opts.until === undefined ? {} : { until: opts.until }),
+          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+        };
+        const p = await withClient((client) => client.extend(taskId, request));
+        if (opts.json) return printJson(p);
+        process.stdout.write(`${taskId}: deadline now ${p.deadline}\n`);
       }
+    );
+
+  program
+    .command('logs <taskId>')
+    .description("print a task's activity log: steps, checkpoints, milestones, errors, control requests")
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { json?: boolean }) => {
+      const entries = await withClient((client) => client.logs(taskId));
+      if (opts.json) return printJson(entries);
+      for (const e of entries) process.stdout.write(`${formatActivity(e)}\n`);
     });
 
   program
@@ -145,12 +343,22 @@ export function buildProgram(): Command {
 
   program
     .command('result <taskId>')
-    .description('wait for a task to finish and print its result as JSON')
+    .description(
+      'wait for a task to end and print its result (a cancelled task: its partial results) as JSON'
+    )
     .action(async (taskId: string) => {
-      printJson(await withClient((client) => client.result(taskId)));
+      const result = await withClient((client) => client.result(taskId));
+      printJson(result);
+      if (result.state === 'cancelled') process.exitCode = EXIT.taskCancelled;
     });
 
   return program;
+}
+
+function failureText(err: WorkflowFailedError): string {
+  let current: unknown = err.cause;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : err.message;
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -171,6 +379,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     } else if (err instanceof UnknownTaskError || err instanceof UnknownCheckpointError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = EXIT.unknownTask;
+    } else if (err instanceof WorkflowFailedError) {
+      process.stderr.write(`error: the task failed: ${failureText(err)}\n`);
+      process.exitCode = EXIT.taskFailed;
     } else {
       process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = EXIT.failure;

@@ -19,10 +19,29 @@ import {
   WorkflowUpdateFailedError,
   ServiceError,
 } from '@temporalio/client';
-import type { QueryDefinition } from '@temporalio/common';
+import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/config';
-import { itemFraction, type ItemProgress, type TaskProgress } from './shared/progress';
+import { withItems, type ItemProgress, type TaskProgress } from './shared/progress';
+import type { ActivityEntry } from './shared/activity-log';
+import {
+  CONTROL_SCHEMAS,
+  type CancelRequest,
+  type ControlKind,
+  type ExtendRequest,
+  type PauseRequest,
+  type ResumeRequest,
+} from './shared/control';
+import { LIFECYCLE_STATES, type LifecycleState } from './shared/lifecycle';
+import {
+  LongrunAgent,
+  LongrunDurability,
+  LongrunPhase,
+  LongrunProgress,
+  LongrunState,
+} from './shared/search-attributes';
+import { z } from 'zod';
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
 import { isStepHeartbeat } from './shared/step-io';
 import { parseOrThrow, ValidationError } from './shared/validation';
@@ -31,15 +50,21 @@ import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { stepsRedoneByRollback, type CheckpointRecord } from './shared/checkpoints';
 import {
+  cancelUpdate,
   checkpointsQuery,
   checkpointUpdate,
+  extendUpdate,
   lifecycleQuery,
+  logsQuery,
   longTask,
+  pauseUpdate,
   planQuery,
   progressQuery,
+  resultQuery,
+  resumeUpdate,
   type LongTaskResult,
 } from './workflows/long-task';
-import type { LifecycleView } from './workflows/messages';
+import type { LifecycleView, PartialResult } from './workflows/messages';
 
 /** gRPC status code of a query no worker answered in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -71,7 +96,7 @@ export class UnknownCheckpointError extends Error {
 
 /** Thrown when a task refuses a request (an update's validator or handler rejected it); says why. */
 export class TaskRequestRejectedError extends Error {
-  override readonly name = 'TaskRequestRejectedError';
+  override readonly name: string = 'TaskRequestRejectedError';
   constructor(
     readonly taskId: string,
     readonly request: string,
@@ -79,6 +104,14 @@ export class TaskRequestRejectedError extends Error {
   ) {
     super(`task "${taskId}" rejected ${request}: ${reason}`);
   }
+}
+
+/**
+ * A control request the task's current state does not allow (resume a running task, pause a finished
+ * one, ...). Nothing changed. `reason` says what the task is doing.
+ */
+export class InvalidTransitionError extends TaskRequestRejectedError {
+  override readonly name: string = 'InvalidTransitionError';
 }
 
 export interface RollbackResult {
@@ -103,6 +136,8 @@ export interface StartedTask {
   runId: string;
   /** False when a task with this id already existed and its handle was returned instead. */
   started: boolean;
+  /** Every operation on this task. */
+  handle: TaskHandle;
 }
 
 /** Temporal's execution status next to longrun's own progress. */
@@ -113,6 +148,46 @@ export interface TaskStatus {
   execution: string;
   progress: TaskProgress | null;
 }
+
+/** One task in `list`: what the server's visibility store knows (search attributes), no worker needed. */
+export interface TaskSummary {
+  taskId: string;
+  runId: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, CANCELLED, FAILED, TERMINATED, TIMED_OUT. */
+  execution: string;
+  /** longrun's lifecycle state (search attribute `LongrunState`). */
+  state: LifecycleState | null;
+  agent: string | null;
+  durability: string | null;
+  phase: string | null;
+  /** Whole percent (search attribute `LongrunProgress`; steps, and item reports every 30 s). */
+  percent: number | null;
+  startedAt: number;
+  closedAt: number | null;
+}
+
+export const ListFilterSchema = z.strictObject({
+  state: z.enum(LIFECYCLE_STATES, { message: `must be one of ${LIFECYCLE_STATES.join(', ')}` }).optional(),
+  agent: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores')
+    .optional(),
+  /** Only tasks whose workflow is still open (running or paused). */
+  running: z.boolean().optional(),
+  /** At most this many, newest first. @default 100 */
+  limit: z.number().int().min(1).max(10_000).optional(),
+});
+export type ListFilter = z.input<typeof ListFilterSchema>;
+
+export interface WatchOptions {
+  /** How often to ask for progress, ms (50 to 60000). @default 1000 */
+  intervalMs?: number;
+  /** Stop early. */
+  signal?: AbortSignal;
+}
+
+/** How a task ended, from `result`: a completed task's result, or a cancelled task's partial results. */
+export type TaskResult = LongTaskResult;
 
 export interface ConnectOptions {
   /** Settings; default: `loadConfig()` from the environment. */
@@ -169,7 +244,7 @@ export class LongrunClient {
       ]);
     }
     const existing = await this.describeOrUndefined(spec.taskId);
-    if (existing) return { taskId: spec.taskId, runId: existing.runId, started: false };
+    if (existing) return this.started(spec.taskId, existing.runId, false);
     try {
       const handle = await this.client.workflow.start(longTask, {
         taskQueue: this.taskQueue,
@@ -186,19 +261,31 @@ export class LongrunClient {
         staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,
         staticDetails: `longrun task \`${spec.taskId}\`: ${spec.phases.length} phases, ${spec.phases.reduce((n, p) => n + p.steps.length, 0)} steps`,
       });
-      return { taskId: spec.taskId, runId: handle.firstExecutionRunId, started: true };
+      return this.started(spec.taskId, handle.firstExecutionRunId, true);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const again = await this.describeOrUndefined(spec.taskId);
-        if (again) return { taskId: spec.taskId, runId: again.runId, started: false };
+        if (again) return this.started(spec.taskId, again.runId, false);
       }
       throw err;
     }
   }
 
+  private started(taskId: string, runId: string, started: boolean): StartedTask {
+    return { taskId, runId, started, handle: new TaskHandle(this, taskId, runId) };
+  }
+
+  /** A handle on an existing task (throws `UnknownTaskError` if there is none). */
+  async get(taskId: string): Promise<TaskHandle> {
+    const description = await this.describeOrUndefined(taskId);
+    if (!description) throw new UnknownTaskError(taskId);
+    return new TaskHandle(this, taskId, description.runId);
+  }
+
   /**
    * Progress of a task: the workflow's `progress` query merged with the item progress of the running
-   * step's latest heartbeat (percent then includes the part of the current step already done).
+   * step's latest heartbeat (about a second old at most): percent then includes the part of the current
+   * step already done, and velocity and ETA are recomputed from it.
    */
   async progress(taskId: string): Promise<TaskProgress> {
     const handle = this.client.workflow.getHandle(taskId);
@@ -216,11 +303,133 @@ export class LongrunClient {
           done: details.done,
           total: details.total,
           ...(details.note ? { note: details.note } : {}),
+          ...(details.rate === undefined ? {} : { rate: details.rate }),
+          ...(details.at === undefined ? {} : { at: details.at }),
         };
-        return { ...progress, items, percent: progress.percent + progress.stepShare * itemFraction(items) };
+        // The step's own report may be newer than the heartbeat (e.g. just after a retry): keep the newer.
+        if (!progress.items || (progress.items.at ?? 0) <= (items.at ?? Number.MAX_SAFE_INTEGER)) {
+          return withItems(progress, items, Date.now());
+        }
       }
     }
     return progress;
+  }
+
+  /** Pauses a task; resolves once its running step has stopped and saved its cursor. */
+  async pause(taskId: string, request: PauseRequest = {}): Promise<TaskProgress> {
+    return this.control(taskId, 'pause', pauseUpdate, request);
+  }
+
+  /** Resumes a paused task from where its step stopped. */
+  async resume(taskId: string, request: ResumeRequest = {}): Promise<TaskProgress> {
+    return this.control(taskId, 'resume', resumeUpdate, request);
+  }
+
+  /**
+   * Cancels a task gracefully: its step stops at the next item, a final checkpoint keeps the cursor,
+   * the state becomes cancelled and the workflow ends as Canceled. Partial results: `result(taskId)`.
+   */
+  async cancel(taskId: string, request: CancelRequest = {}): Promise<TaskProgress> {
+    const progress = await this.control(taskId, 'cancel', cancelUpdate, request);
+    // The update stopped the task gracefully and recorded the reason; the server's cancel request lets
+    // the workflow end with Temporal status Canceled (a workflow cannot ask that for itself).
+    await this.client.workflow
+      .getHandle(taskId)
+      .cancel()
+      .catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
+    return progress;
+  }
+
+  /** Moves a task's deadline: `{ by: '2h' }` or `{ until: '2026-12-01T00:00:00Z' }`. */
+  async extend(taskId: string, request: ExtendRequest): Promise<TaskProgress> {
+    return this.control(taskId, 'extend', extendUpdate, request);
+  }
+
+  /** The task's activity log, oldest first (the latest 100 entries). */
+  async logs(taskId: string): Promise<ActivityEntry[]> {
+    return this.wrap(taskId, () => this.query(taskId, logsQuery));
+  }
+
+  /**
+   * longrun tasks in the namespace, newest first, from the server's visibility store (search
+   * attributes), filtered by lifecycle state and agent. Continued-as-new runs are left out: one row per task.
+   */
+  async list(filter: ListFilter = {}): Promise<TaskSummary[]> {
+    const f = parseOrThrow(ListFilterSchema, filter, 'list filter');
+    const clauses = [`WorkflowType = 'longTask'`, `ExecutionStatus != 'ContinuedAsNew'`];
+    if (f.state) clauses.push(`${LongrunState.name} = '${f.state}'`);
+    if (f.agent) clauses.push(`${LongrunAgent.name} = '${f.agent}'`);
+    if (f.running) clauses.push(`ExecutionStatus = 'Running'`);
+    const out: TaskSummary[] = [];
+    const limit = f.limit ?? 100;
+    for await (const info of this.client.workflow.list({
+      query: clauses.join(' AND '),
+      pageSize: Math.min(limit, 1000),
+    })) {
+      const sa = info.typedSearchAttributes;
+      const state = sa.get(LongrunState) ?? null;
+      out.push({
+        taskId: info.workflowId,
+        runId: info.runId,
+        execution: info.status.name,
+        state: (LIFECYCLE_STATES as readonly string[]).includes(state ?? '')
+          ? (state as LifecycleState)
+          : null,
+        agent: sa.get(LongrunAgent) ?? null,
+        durability: sa.get(LongrunDurability) ?? null,
+        phase: sa.get(LongrunPhase) ?? null,
+        percent: sa.get(LongrunProgress) ?? null,
+        startedAt: info.startTime.getTime(),
+        closedAt: info.closeTime?.getTime() ?? null,
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Progress updates of a task as they happen: yields the current progress, then each change (asked
+   * every `intervalMs`), and ends after yielding the final progress once the task has ended.
+   */
+  async *watch(taskId: string, options: WatchOptions = {}): AsyncGenerator<TaskProgress, void, void> {
+    const intervalMs = options.intervalMs ?? 1_000;
+    if (!Number.isFinite(intervalMs) || intervalMs < 50 || intervalMs > 60_000) {
+      throw new ValidationError('watch options', [
+        { path: 'intervalMs', rule: 'must be between 50 and 60000 ms' },
+      ]);
+    }
+    let previous = '';
+    for (;;) {
+      if (options.signal?.aborted) return;
+      const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
+      const closed = description.status.name !== 'RUNNING';
+      const progress = await this.progress(taskId);
+      const key = JSON.stringify([
+        progress.state,
+        progress.percent,
+        progress.items,
+        progress.lastCheckpoint,
+        progress.step.index,
+      ]);
+      if (key !== previous || closed) {
+        previous = key;
+        yield progress;
+      }
+      if (closed) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        options.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true }
+        );
+      });
+    }
   }
 
   /** Temporal's view of the task (execution status) plus its progress when a worker can answer. */
@@ -242,8 +451,19 @@ export class LongrunClient {
 
   /** Records a `manual` checkpoint now and returns it (rejected for a finished or failed task). */
   async checkpoint(taskId: string, label: string): Promise<CheckpointRecord> {
-    return this.request(taskId, 'checkpoint', () =>
-      this.client.workflow.getHandle(taskId).executeUpdate(checkpointUpdate, { args: [{ label }] })
+    return this.control(taskId, 'checkpoint', checkpointUpdate, { label });
+  }
+
+  /** Validates a control request here (field and rule), then sends it as an update. */
+  private async control<R, A>(
+    taskId: string,
+    kind: ControlKind,
+    update: UpdateDefinition<R, [A]>,
+    request: unknown
+  ): Promise<R> {
+    const payload = parseOrThrow(CONTROL_SCHEMAS[kind], request ?? {}, `${kind} request`) as A;
+    return this.request(taskId, kind, () =>
+      this.client.workflow.getHandle(taskId).executeUpdate(update, { args: [payload] })
     );
   }
 
@@ -257,13 +477,13 @@ export class LongrunClient {
       return await call();
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new TaskRequestRejectedError(taskId, request, err.cause?.message ?? err.message);
+        throw new InvalidTransitionError(taskId, request, err.cause?.message ?? err.message);
       }
       if (err instanceof WorkflowNotFoundError) {
         const description = await this.describeOrUndefined(taskId);
         if (!description) throw new UnknownTaskError(taskId);
         const status = description.status.name.toLowerCase();
-        throw new TaskRequestRejectedError(taskId, request, `the task is ${status}`);
+        throw new InvalidTransitionError(taskId, request, `the task is ${status}`);
       }
       throw err;
     }
@@ -314,19 +534,38 @@ export class LongrunClient {
     };
   }
 
-  /** Waits for the task to finish and returns its result; a failed task throws `WorkflowFailedError`. */
-  async result(taskId: string): Promise<LongTaskResult> {
-    return this.wrap(
-      taskId,
-      () => this.client.workflow.getHandle(taskId).result() as Promise<LongTaskResult>
-    );
+  /**
+   * Waits for the task to end. A completed task gives its result; a cancelled one its partial results
+   * (`state: 'cancelled'`, outputs of the steps it completed, the reason). A failed task throws
+   * `WorkflowFailedError`.
+   */
+  async result(taskId: string): Promise<TaskResult> {
+    try {
+      return await this.wrap(
+        taskId,
+        () => this.client.workflow.getHandle(taskId).result() as Promise<LongTaskResult>
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
+      const [partial, lifecycle] = await Promise.all([
+        this.query(taskId, resultQuery),
+        this.query(taskId, lifecycleQuery),
+      ]);
+      return cancelledResult(partial, lifecycle);
+    }
+  }
+
+  /** What a task has produced so far (outputs, latest checkpoint), while running or after it ended. */
+  async partialResult(taskId: string): Promise<PartialResult> {
+    return this.wrap(taskId, () => this.query(taskId, resultQuery));
   }
 
   async close(): Promise<void> {
     await this.ownedConnection?.close();
   }
 
-  private async describeOrUndefined(taskId: string) {
+  /** @internal */
+  async describeOrUndefined(taskId: string) {
     try {
       return await this.client.workflow.getHandle(taskId).describe();
     } catch (err) {
@@ -357,5 +596,66 @@ export class LongrunClient {
       if (err instanceof WorkflowNotFoundError) throw new UnknownTaskError(taskId);
       throw err;
     }
+  }
+}
+
+function cancelledResult(partial: PartialResult, lifecycle: LifecycleView): LongTaskResult {
+  return {
+    taskId: partial.taskId,
+    state: 'cancelled',
+    outputs: partial.outputs,
+    startedAt: lifecycle.createdAt,
+    completedAt: lifecycle.endedAt ?? Date.now(),
+    totalMs: lifecycle.totalMs,
+    activeMs: lifecycle.activeMs,
+    runs: partial.run,
+    stepsCompleted: partial.stepsCompleted,
+    ...(partial.reason === null ? {} : { reason: partial.reason }),
+  };
+}
+
+/** A task bound to its id: every client operation without repeating it. */
+export class TaskHandle {
+  constructor(
+    private readonly longrun: LongrunClient,
+    readonly taskId: string,
+    /** The run the task was in when the handle was made (continue-as-new moves on). */
+    readonly runId: string
+  ) {}
+  progress(): Promise<TaskProgress> {
+    return this.longrun.progress(this.taskId);
+  }
+  status(): Promise<TaskStatus> {
+    return this.longrun.status(this.taskId);
+  }
+  pause(request?: PauseRequest): Promise<TaskProgress> {
+    return this.longrun.pause(this.taskId, request);
+  }
+  resume(request?: ResumeRequest): Promise<TaskProgress> {
+    return this.longrun.resume(this.taskId, request);
+  }
+  cancel(request?: CancelRequest): Promise<TaskProgress> {
+    return this.longrun.cancel(this.taskId, request);
+  }
+  extend(request: ExtendRequest): Promise<TaskProgress> {
+    return this.longrun.extend(this.taskId, request);
+  }
+  checkpoint(label: string): Promise<CheckpointRecord> {
+    return this.longrun.checkpoint(this.taskId, label);
+  }
+  checkpoints(): Promise<CheckpointRecord[]> {
+    return this.longrun.checkpoints(this.taskId);
+  }
+  rollback(checkpointId: string): Promise<RollbackResult> {
+    return this.longrun.rollback(this.taskId, checkpointId);
+  }
+  logs(): Promise<ActivityEntry[]> {
+    return this.longrun.logs(this.taskId);
+  }
+  watch(options?: WatchOptions): AsyncGenerator<TaskProgress, void, void> {
+    return this.longrun.watch(this.taskId, options);
+  }
+  result(): Promise<TaskResult> {
+    return this.longrun.result(this.taskId);
   }
 }

@@ -23,6 +23,8 @@ export interface ActivityDeps {
   artifacts: ArtifactStore;
   /** Parent folder of every step's scratch folder. */
   workRoot: string;
+  /** How often a running step reports item progress to its workflow; 0: never. @default 30000 */
+  progressSignalMs?: number;
 }
 
 function safeSegment(value: string): string {
@@ -61,12 +63,12 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = createStepContext(request, {
         artifacts: deps.artifacts.withBackup(request.artifactBackup ?? false),
         workDir,
+        ...(deps.progressSignalMs === undefined ? {} : { progressSignalMs: deps.progressSignalMs }),
       });
       try {
         return { output: await action.run(ctx, parsed.data) };
-      } catch (err) {
-        ctx.flushCheckpoint(); // a retry of this step resumes from its latest cursor
-        throw err;
+      } finally {
+        ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it
       }
     },
   };

@@ -1,7 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Artifacts } from '../runtime/artifact-store';
-import { isStepHeartbeat, type StepHeartbeat, type StepRequest } from '../shared/step-io';
+import {
+  isStepHeartbeat,
+  type StepHeartbeat,
+  type StepProgressReport,
+  type StepRequest,
+} from '../shared/step-io';
+import { itemRate, type ItemSample } from '../shared/velocity';
+import { stepProgressSignal } from '../workflows/messages';
 
 /** The cursor `StepContext.checkpointed` keeps: the index of the next item to process. */
 export interface ItemCursor {
@@ -53,10 +60,30 @@ export interface StepContext<Cursor = unknown> {
  */
 export const HEARTBEAT_HANDOFF_MS = 100;
 
-export function createStepContext(
-  request: StepRequest,
-  deps: { artifacts: Artifacts; workDir: string }
-): StepContext {
+/**
+ * A step that reports nothing for this long still heartbeats (same details): it proves the worker is
+ * alive and lets a pause or cancel reach the step, which only learns of it from a heartbeat response.
+ */
+export const KEEPALIVE_MS = 1_000;
+
+export interface StepContextDeps {
+  artifacts: Artifacts;
+  workDir: string;
+  /**
+   * How often the step reports its item progress to the workflow (a signal, so the `progress` query,
+   * the Web UI's current details and the `LongrunProgress` search attribute follow a long step); 0
+   * turns it off. The client reads fresher item progress from heartbeats. @default 30000
+   */
+  progressSignalMs?: number;
+}
+
+/** The context plus what `runStep` needs to end it. */
+export interface OwnedStepContext extends StepContext {
+  /** Stops the context's timers and hands over the latest checkpoint. */
+  dispose(): void;
+}
+
+export function createStepContext(request: StepRequest, deps: StepContextDeps): OwnedStepContext {
   const activity = Context.current();
   const previous: unknown = activity.info.heartbeatDetails;
   // A retry of this schedule resumes from its own last heartbeat; a fresh schedule from the request's cursor.
@@ -64,14 +91,55 @@ export function createStepContext(
   let last: StepHeartbeat = isStepHeartbeat(previous)
     ? previous
     : { cursor: cursor ?? null, done: 0, total: null };
+  const keep = (): Pick<StepHeartbeat, 'at' | 'rate'> => ({
+    ...(last.at === undefined ? {} : { at: last.at }),
+    ...(last.rate === undefined ? {} : { rate: last.rate }),
+  });
 
   let lastHandoff = 0;
   let flushTimer: NodeJS.Timeout | undefined;
+  const samples: ItemSample[] = [];
   const handOff = (): void => {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = undefined;
-    lastHandoff = Date.now();
+    const at = Date.now();
+    lastHandoff = at;
+    if (samples.length === 0 || samples[samples.length - 1]?.done !== last.done) {
+      samples.push({ at, done: last.done });
+      if (samples.length > 64) samples.splice(0, samples.length - 64);
+    }
+    last = { ...last, at, rate: itemRate(samples) };
     activity.heartbeat(last);
+  };
+  const keepAlive = setInterval(() => {
+    if (Date.now() - lastHandoff >= KEEPALIVE_MS) handOff();
+  }, KEEPALIVE_MS).unref();
+
+  // Item progress for the workflow itself, at a slow cadence (each report is a history event).
+  let reported = -1;
+  const report = (): void => {
+    if (last.done === reported) return;
+    reported = last.done;
+    const payload: StepProgressReport = {
+      stepId: request.stepId,
+      done: last.done,
+      total: last.total,
+      rate: last.rate ?? null,
+      at: Date.now(),
+      ...(last.note === undefined ? {} : { note: last.note }),
+    };
+    const { workflowId } = activity.info.workflowExecution ?? { workflowId: request.taskId };
+    activity.client.workflow
+      .getHandle(workflowId)
+      .signal(stepProgressSignal, payload)
+      .catch(() => undefined); // progress reports never hold up or fail a step
+  };
+  const progressSignalMs = deps.progressSignalMs ?? 30_000;
+  const reporter = progressSignalMs > 0 ? setInterval(report, progressSignalMs).unref() : undefined;
+  const dispose = (): void => {
+    clearInterval(keepAlive);
+    if (reporter) clearInterval(reporter);
+    if (flushTimer) handOff();
   };
   const send = (): void => {
     if (Date.now() - lastHandoff >= HEARTBEAT_HANDOFF_MS) handOff();
@@ -79,9 +147,12 @@ export function createStepContext(
   };
   void activity.cancelled.catch(() => {
     if (flushTimer) clearTimeout(flushTimer);
+    clearInterval(keepAlive);
+    if (reporter) clearInterval(reporter);
   });
 
-  const ctx: StepContext = {
+  const ctx: OwnedStepContext = {
+    dispose,
     taskId: request.taskId,
     stepId: request.stepId,
     attempt: activity.info.attempt,
@@ -92,11 +163,11 @@ export function createStepContext(
     workDir: deps.workDir,
     checkpoint(next, done = last.done, total = last.total, note) {
       cursor = next;
-      last = { cursor: next, done, total, ...(note === undefined ? {} : { note }) };
+      last = { cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
     },
     progress(done, total, note) {
-      last = { cursor: cursor ?? null, done, total, ...(note === undefined ? {} : { note }) };
+      last = { cursor: cursor ?? null, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
     },
     flushCheckpoint() {

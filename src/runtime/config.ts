@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../shared/validation';
+import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
 
 const flag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true/false, yes/no or 1/0' })
@@ -32,7 +33,12 @@ const EnvSchema = z.object({
    * Caps the checkpoint interval (SDK heartbeat throttle) of every step on this worker, ms.
    * @default 60000
    */
-  LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(60_000),
+  LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600_000)
+    .default(DEFAULT_MAX_CHECKPOINT_INTERVAL_MS),
   /** gRPC port of the local dev server. @default 7233 */
   LONGRUN_DEV_PORT: port.default(7233),
   /** Web UI port of the local dev server. @default 8233 */

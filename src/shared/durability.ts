@@ -29,7 +29,7 @@ export interface DurabilityPolicy {
   heartbeatTimeoutMs: number;
   /**
    * Most wall time of in-step work a crash can lose: the SDK sends a step's latest cursor to the server
-   * at most every min(0.8 x heartbeat timeout, 60 s).
+   * every min(0.8 x heartbeat timeout, the worker's cap, 1 s by default).
    */
   checkpointIntervalMs: number;
   /** A named `automatic` checkpoint is recorded at the first step boundary after this much time. */
@@ -41,8 +41,13 @@ export interface DurabilityPolicy {
   retry: RetryPolicySpec;
 }
 
-/** The SDK's cap on the heartbeat throttle interval (worker option `maxHeartbeatThrottleInterval`). */
-export const MAX_HEARTBEAT_THROTTLE_MS = 60_000;
+/**
+ * The longrun worker's cap on the heartbeat throttle interval (worker option
+ * `maxHeartbeatThrottleInterval`, env `LONGRUN_MAX_CHECKPOINT_INTERVAL_MS`): a running step's cursor
+ * and item progress reach the server at least this often, and a pause or cancel reaches the step
+ * within about this long. A heartbeat is one RPC and no history event.
+ */
+export const DEFAULT_MAX_CHECKPOINT_INTERVAL_MS = 1_000;
 
 type LevelRow = Omit<DurabilityPolicy, 'level' | 'hardware' | 'checkpointIntervalMs'>;
 
@@ -80,9 +85,12 @@ export const DURABILITY_TABLE: Readonly<Record<DurabilityLevel, LevelRow>> = {
   },
 };
 
-/** The checkpoint interval the SDK's heartbeat throttling yields for a given heartbeat timeout. */
-export function checkpointIntervalFor(heartbeatTimeoutMs: number): number {
-  return Math.min(Math.round(heartbeatTimeoutMs * 0.8), MAX_HEARTBEAT_THROTTLE_MS);
+/** The checkpoint interval the SDK's heartbeat throttling yields for a heartbeat timeout and worker cap. */
+export function checkpointIntervalFor(
+  heartbeatTimeoutMs: number,
+  workerCapMs = DEFAULT_MAX_CHECKPOINT_INTERVAL_MS
+): number {
+  return Math.min(Math.round(heartbeatTimeoutMs * 0.8), workerCapMs);
 }
 
 export interface PolicyOptions {

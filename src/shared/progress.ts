@@ -1,12 +1,19 @@
 /**
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
+import type { ActivityEntry } from './activity-log';
 import type { LifecycleState } from './lifecycle';
+import type { ProgressSample } from './samples';
+import { estimate, formatDuration, type ProgressPoint, type Velocity } from './velocity';
 
 export interface ItemProgress {
   done: number;
   total: number | null;
   note?: string;
+  /** Items per second over the last minute, when known. */
+  rate?: number | null;
+  /** When the step reported this, epoch ms (worker clock). */
+  at?: number;
 }
 
 export interface TaskProgress {
@@ -16,13 +23,30 @@ export interface TaskProgress {
   state: LifecycleState;
   /** 0 to 100, weighted by step weights, including item progress inside the current step when known. */
   percent: number;
+  /** The part of `percent` from completed steps alone. */
+  stepsPercent: number;
   phase: { index: number; count: number; id: string; title: string };
   step: { index: number; count: number; id: string; title: string; action: string };
   /** Percentage points the current step is worth (its weight's share of the task). */
   stepShare: number;
   stepsCompleted: number;
-  /** Items inside the current step, from its latest heartbeat (filled in by the client). */
+  /**
+   * Items inside the current step: in the workflow's answer from the step's latest report (every 30 s),
+   * in the client's from its latest heartbeat (about every second).
+   */
   items: ItemProgress | null;
+  /** Speed (percent per hour of active time, items per second) and the ETA with its confidence. */
+  velocity: Velocity;
+  /** Estimated completion, epoch ms, if the task kept going from now at its velocity; null if unknown. */
+  etaAt: number | null;
+  /** A pause was accepted and the running step is stopping. */
+  pausing: boolean;
+  /** A cancel was accepted and the task is stopping. */
+  cancelling: boolean;
+  /** The latest activity log entries (steps, checkpoints, milestones, errors, control), oldest first. */
+  recent: ActivityEntry[];
+  /** Progress samples over the whole task, coarser further back (at most 100). */
+  history: ProgressSample[];
   /** Epoch ms. */
   startedAt: number;
   updatedAt: number;
@@ -34,6 +58,7 @@ export interface TaskProgress {
   run: number;
   /** Id of the latest named checkpoint, if any. */
   lastCheckpoint: string | null;
+  /** The deadline (ISO 8601), as extended; null when the task has none. */
   deadline: string | null;
   error: string | null;
 }
@@ -58,6 +83,30 @@ function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
 }
 
+/** The history samples that carry active time, as velocity points. */
+export function pointsOf(history: readonly ProgressSample[]): ProgressPoint[] {
+  return history.flatMap((s) =>
+    s.activeMs === undefined ? [] : [{ activeMs: s.activeMs, percent: s.percent }]
+  );
+}
+
+/**
+ * `progress` with the running step's item progress merged in: percent then includes the part of the
+ * current step already done, and velocity and ETA are recomputed from it. Pure.
+ */
+export function withItems(progress: TaskProgress, items: ItemProgress | null, now: number): TaskProgress {
+  const running = !['completed', 'failed', 'cancelled'].includes(progress.state);
+  const merged = running ? items : null;
+  const percent = Math.min(100, progress.stepsPercent + progress.stepShare * itemFraction(merged));
+  const velocity = estimate(
+    pointsOf(progress.history),
+    { activeMs: progress.activeMs, percent },
+    merged?.rate ?? null
+  );
+  const etaAt = running && velocity.etaMs !== null ? now + velocity.etaMs : null;
+  return { ...progress, items: merged, percent, velocity, etaAt };
+}
+
 /** `[#########-----------]` for a percentage. */
 export function progressBar(percent: number, width = 24): string {
   const filled = Math.round((Math.min(100, Math.max(0, percent)) / 100) * width);
@@ -73,7 +122,15 @@ export function progressLine(p: TaskProgress): string {
     `step ${p.step.index + 1}/${p.step.count} ${p.step.title}`,
   ];
   if (p.items) parts.push(`${p.items.done}/${p.items.total ?? '?'} items`);
+  const eta = etaText(p);
+  if (eta) parts.push(eta);
   return parts.join(' | ');
+}
+
+/** "ETA 12m 30s (medium)" while the task runs and the ETA is known, else null. */
+export function etaText(p: TaskProgress): string | null {
+  if (p.velocity.etaMs === null || ['completed', 'failed', 'cancelled'].includes(p.state)) return null;
+  return `ETA ${formatDuration(p.velocity.etaMs)} (${p.velocity.confidence})`;
 }
 
 /** Markdown for the Web UI's "Current Details". */
@@ -87,6 +144,19 @@ export function currentDetailsMarkdown(p: TaskProgress): string {
     `- Step ${p.step.index + 1} of ${p.step.count}: ${p.step.title} (\`${p.step.action}\`)`,
     `- Steps completed: ${p.stepsCompleted}`,
   ];
+  if (p.items) {
+    const rate = p.items.rate ? `, ${p.items.rate.toFixed(1)} items/s` : '';
+    lines.push(
+      `- Items: ${p.items.done} of ${p.items.total ?? '?'}${rate}${p.items.note ? ` (${p.items.note})` : ''}`
+    );
+  }
+  const eta = etaText(p);
+  if (eta) lines.push(`- ${eta}, active ${formatDuration(p.activeMs)} of ${formatDuration(p.elapsedMs)}`);
+  if (p.deadline) lines.push(`- Deadline: ${p.deadline}`);
+  if (p.pausing) lines.push('- Pausing: the running step is saving its cursor');
+  if (p.cancelling) lines.push('- Cancelling: stopping with a final checkpoint');
+  const latest = p.recent[p.recent.length - 1];
+  if (latest) lines.push(`- Latest: ${latest.message}`);
   if (p.error) lines.push(`- Error: ${p.error}`);
   return lines.join('\n');
 }

@@ -4,6 +4,8 @@ export interface ProgressSample {
   at: number;
   percent: number;
   stepsCompleted: number;
+  /** Active (unpaused) time of the task at this point, ms (absent in samples of tasks started before it was recorded). */
+  activeMs?: number;
 }
 
 /**

@@ -31,6 +31,21 @@ export interface StepHeartbeat {
   done: number;
   total: number | null;
   note?: string;
+  /** When the step handed these details to the SDK, epoch ms. */
+  at?: number;
+  /** Items per second over the last minute, or null while unknown. */
+  rate?: number | null;
+}
+
+/** Item progress a running step reports to its workflow (signal `stepProgress`, every 30 s by default). */
+export interface StepProgressReport {
+  stepId: string;
+  done: number;
+  total: number | null;
+  note?: string;
+  rate: number | null;
+  /** Epoch ms, the worker's clock. */
+  at: number;
 }
 
 /** A stored blob, addressed by the SHA-256 of its content. */

@@ -1,3 +1,4 @@
+import type { ActivityEntry } from './activity-log';
 import type { CheckpointRecord } from './checkpoints';
 import type { HardwareProfile } from './durability';
 import type { LifecycleRecord } from './lifecycle';
@@ -27,4 +28,8 @@ export interface CarriedState {
   run: number;
   /** Steps completed in earlier runs and this one. */
   stepsCompleted: number;
+  /** The activity log (latest 100); absent in states carried by tasks started before it existed. */
+  activity?: ActivityEntry[];
+  /** The deadline as extended, epoch ms; null without one; absent: the spec's. */
+  deadlineAt?: number | null;
 }

@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   CancelledFailure,
   TimeoutFailure,
   allHandlersFinished,
@@ -18,11 +19,25 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { createActivities } from '../activities';
+import { appendActivity, type ActivityEntry, type ActivityKind } from '../shared/activity-log';
 import { pruneCheckpoints, type CheckpointRecord, type CheckpointType } from '../shared/checkpoints';
+import {
+  controlRejection,
+  extendedDeadline,
+  parseControl,
+  type ControlKind,
+  type ExtendRequest,
+} from '../shared/control';
 import { durabilityPolicy, type DurabilityPolicy } from '../shared/durability';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../shared/errors';
-import { durations, isFinal, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
-import { currentDetailsMarkdown, weightedPercent, type TaskProgress } from '../shared/progress';
+import { durations, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
+import {
+  currentDetailsMarkdown,
+  weightedPercent,
+  withItems,
+  type ItemProgress,
+  type TaskProgress,
+} from '../shared/progress';
 import { appendSample } from '../shared/samples';
 import {
   LongrunAgent,
@@ -45,11 +60,31 @@ import {
 import { isStepHeartbeat, resolveStepInput } from '../shared/step-io';
 import type { CarriedState } from '../shared/task-state';
 import { issuesOf } from '../shared/validation';
-import { checkpointUpdate, checkpointsQuery, lifecycleQuery, planQuery, progressQuery } from './messages';
+import { formatDuration } from '../shared/velocity';
+import {
+  cancelSignal,
+  cancelUpdate,
+  checkpointSignal,
+  checkpointUpdate,
+  checkpointsQuery,
+  extendSignal,
+  extendUpdate,
+  lifecycleQuery,
+  logsQuery,
+  pauseSignal,
+  pauseUpdate,
+  planQuery,
+  progressQuery,
+  resultQuery,
+  resumeSignal,
+  resumeUpdate,
+  stepProgressSignal,
+  type PartialResult,
+} from './messages';
 
 type Activities = ReturnType<typeof createActivities>;
 
-export { checkpointUpdate, checkpointsQuery, lifecycleQuery, planQuery, progressQuery } from './messages';
+export * from './messages';
 
 export interface LongTaskInput {
   spec: TaskSpecInput;
@@ -64,7 +99,8 @@ export interface LongTaskInput {
 
 export interface LongTaskResult {
   taskId: string;
-  state: 'completed';
+  /** `cancelled` only when the task ended by a cancel the server could not record as such (see README). */
+  state: 'completed' | 'cancelled';
   /** Outputs of the steps later steps referenced, of milestone steps and of the last phase, by step id. */
   outputs: Record<string, Record<string, unknown>>;
   startedAt: number;
@@ -74,6 +110,8 @@ export interface LongTaskResult {
   /** Workflow runs the task took (continue-as-new starts a new run). */
   runs: number;
   stepsCompleted: number;
+  /** Why it was cancelled, for a cancelled task. */
+  reason?: string;
 }
 
 const { describeHardware } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds' });
@@ -95,6 +133,14 @@ function cursorOf(err: ActivityFailure): unknown {
         ? cause.lastHeartbeatDetails
         : undefined;
   return isStepHeartbeat(details) && details.cursor !== null ? details.cursor : undefined;
+}
+
+/** The cursor a stopped `longrun.wait` step keeps: how much of its wait is left. */
+interface WaitCursor {
+  remainingMs: number;
+}
+function isWaitCursor(value: unknown): value is WaitCursor {
+  return typeof value === 'object' && value !== null && typeof (value as WaitCursor).remainingMs === 'number';
 }
 
 function parseSpec(input: TaskSpecInput): TaskSpec {
@@ -143,14 +189,40 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     run: 1,
     stepsCompleted: 0,
   };
+  state.activity ??= [];
+  state.deadlineAt ??= spec.deadline === undefined ? null : Date.parse(spec.deadline);
   let error: string | null = null;
   let policy: DurabilityPolicy = durabilityPolicy(spec.durability, {
     heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
     hardware: state.hardware,
   });
 
+  // Steering state of this run (never carried: continue-as-new happens only while executing).
+  interface Request {
+    reason: string;
+    /** How a cancel came: update (the typed client follows it with a Temporal cancel), signal, Temporal cancel. */
+    via?: 'update' | 'signal' | 'temporal';
+  }
+  const ctl: {
+    /** A pause was accepted; the loop pauses once the running step has stopped. */
+    pausing: Request | null;
+    resumeRequested: Request | null;
+    /** A cancel was accepted (update, signal or a Temporal cancel request). */
+    cancelling: Request | null;
+  } = { pausing: null, resumeRequested: null, cancelling: null };
+  /** The server asked this workflow to cancel (`temporal workflow cancel`, or longrun's own request). */
+  let cancelRequestedByServer = false;
+  /** The running step's scope: cancelling it stops the step (its cursor comes back) without ending the task. */
+  let stepScope: CancellationScope | undefined;
+  /** Item progress of the running step, from its latest `stepProgress` report. */
+  let items: ItemProgress | null = null;
+
   const move = (to: LifecycleState, trigger: string): void => {
     state.lifecycle = transition(state.lifecycle, to, trigger, now());
+  };
+  const note = (kind: ActivityKind, message: string, stepId?: string): void => {
+    const entry: ActivityEntry = { at: now(), kind, message, ...(stepId === undefined ? {} : { stepId }) };
+    state.activity = appendActivity(state.activity ?? [], entry);
   };
 
   const recordCheckpoint = (type: CheckpointType, label: string): CheckpointRecord => {
@@ -172,6 +244,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     };
     state.checkpoints = pruneCheckpoints([...state.checkpoints, record]);
     if (during) move('executing', `${type} checkpoint recorded`);
+    note(type === 'milestone' ? 'milestone' : 'checkpoint', `${record.id}: ${label}`, stepId ?? undefined);
     return record;
   };
 
@@ -179,12 +252,14 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     const current = steps[Math.min(state.nextStep, steps.length - 1)] as PlannedStep;
     const { totalMs, activeMs } = durations(state.lifecycle, now());
     const done = state.lifecycle.state === 'completed';
-    return {
+    const stepsPercent = done ? 100 : weightedPercent(weights, state.stepsCompleted);
+    const base: TaskProgress = {
       taskId: spec.taskId,
       agent: spec.agent,
       title: spec.title ?? spec.taskId,
       state: state.lifecycle.state,
-      percent: done ? 100 : weightedPercent(weights, state.stepsCompleted),
+      percent: stepsPercent,
+      stepsPercent,
       phase: {
         index: current.phaseIndex,
         count: spec.phases.length,
@@ -201,6 +276,12 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       stepShare: done ? 0 : (current.step.weight / totalWeight) * 100,
       stepsCompleted: state.stepsCompleted,
       items: null,
+      velocity: { percentPerHour: null, itemsPerSecond: null, etaMs: null, confidence: 'low' },
+      etaAt: null,
+      pausing: ctl.pausing !== null,
+      cancelling: ctl.cancelling !== null,
+      recent: (state.activity ?? []).slice(-10),
+      history: state.progressHistory,
       startedAt: state.lifecycle.createdAt,
       updatedAt: now(),
       completedAt: done ? state.lifecycle.endedAt : null,
@@ -208,9 +289,13 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       activeMs,
       run: state.run,
       lastCheckpoint: state.checkpoints[state.checkpoints.length - 1]?.id ?? null,
-      deadline: spec.deadline ?? null,
+      deadline:
+        state.deadlineAt === null || state.deadlineAt === undefined
+          ? null
+          : new Date(state.deadlineAt).toISOString(),
       error,
     };
+    return withItems(base, items, now());
   };
 
   let lastAttributes = '';
@@ -233,8 +318,19 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     }
   };
 
+  const partialResult = (): PartialResult => ({
+    taskId: spec.taskId,
+    state: state.lifecycle.state,
+    outputs: state.outputs,
+    stepsCompleted: state.stepsCompleted,
+    stepCount: steps.length,
+    run: state.run,
+    lastCheckpoint: state.checkpoints[state.checkpoints.length - 1] ?? null,
+    reason: ctl.cancelling?.reason ?? error,
+  });
+
   setHandler(progressQuery, progressOf, {
-    description: 'Percent, lifecycle state, phase and step of the task (item progress: the pending activity)',
+    description: 'Percent, state, phase, step, items, velocity, ETA, recent activity, progress history',
   });
   setHandler(checkpointsQuery, () => state.checkpoints, {
     description: 'Named checkpoints to roll back to, oldest first',
@@ -248,6 +344,12 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     }),
     { description: 'Lifecycle state, transition log, total and active time, progress history' }
   );
+  setHandler(logsQuery, () => state.activity ?? [], {
+    description: 'The activity log: steps, checkpoints, milestones, errors, control requests (latest 100)',
+  });
+  setHandler(resultQuery, partialResult, {
+    description: 'Outputs so far and the latest checkpoint; after a cancel, the partial results',
+  });
   setHandler(
     planQuery,
     () =>
@@ -260,23 +362,194 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       })),
     { description: 'The steps of the task in order' }
   );
-  setHandler(checkpointUpdate, ({ label }) => recordCheckpoint('manual', label.trim()), {
-    description: 'Record a manual checkpoint now: {"label": "..."}',
-    validator: (request) => {
-      const label: unknown = (request as { label?: unknown } | undefined)?.label;
-      if (typeof label !== 'string' || label.trim() === '' || label.length > 200) {
-        throw new Error('label: must be a non-empty string of at most 200 characters');
-      }
-      if (isFinal(state.lifecycle.state) || state.lifecycle.state === 'failed') {
-        throw new Error(`cannot record a checkpoint: the task is ${state.lifecycle.state}`);
-      }
+
+  // --- Steering: each operation is an update (validated, answered) and a signal (fire and forget). ---
+
+  /** Throws, with a message naming the field or the state, when the task refuses the request. */
+  const check = (kind: ControlKind, payload: unknown): void => {
+    const parsed = parseControl(kind, payload);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const refusal = controlRejection(
+      kind,
+      {
+        state: state.lifecycle.state,
+        pausing: ctl.pausing !== null,
+        cancelling: ctl.cancelling !== null,
+        deadline: state.deadlineAt ?? null,
+      },
+      now(),
+      payload
+    );
+    if (refusal !== null) throw new Error(refusal);
+  };
+  const reasonOf = (payload: unknown, fallback: string): string => {
+    const reason = (payload as { reason?: unknown } | undefined)?.reason;
+    return typeof reason === 'string' && reason.trim() !== '' ? reason.trim() : fallback;
+  };
+
+  const applyPause = (payload: unknown): void => {
+    ctl.pausing = { reason: reasonOf(payload, 'pause requested') };
+    note('control', `pause requested: ${ctl.pausing.reason}`);
+    stepScope?.cancel();
+    publish();
+  };
+  const applyResume = (payload: unknown): void => {
+    const reason = reasonOf(payload, 'resume requested');
+    if (state.lifecycle.state === 'paused') ctl.resumeRequested = { reason };
+    else ctl.pausing = null; // not paused yet: the pause is withdrawn and the step runs on from its cursor
+    note('control', `resume requested: ${reason}`);
+    publish();
+  };
+  const applyCancel = (payload: unknown, via: 'update' | 'signal' = 'signal'): void => {
+    ctl.cancelling = { reason: reasonOf(payload, 'cancel requested'), via };
+    note('control', `cancel requested: ${ctl.cancelling.reason}`);
+    stepScope?.cancel();
+    publish();
+  };
+  const applyExtend = (payload: unknown): void => {
+    const before = state.deadlineAt as number;
+    state.deadlineAt = extendedDeadline(before, payload as ExtendRequest);
+    const by = formatDuration(state.deadlineAt - before);
+    note(
+      'control',
+      `deadline extended by ${by} to ${new Date(state.deadlineAt).toISOString()}: ${reasonOf(payload, 'extend requested')}`
+    );
+    publish();
+  };
+  const applyCheckpoint = (payload: unknown): CheckpointRecord => {
+    const record = recordCheckpoint('manual', (payload as { label: string }).label.trim());
+    publish();
+    return record;
+  };
+  /** Waits, in any scope, until `fn` holds; control handlers answer once their request took effect. */
+  const settled = (fn: () => boolean): Promise<void> => CancellationScope.nonCancellable(() => condition(fn));
+  const ended = (): boolean => ['completed', 'failed', 'cancelled'].includes(state.lifecycle.state);
+
+  setHandler(
+    pauseUpdate,
+    async (payload) => {
+      applyPause(payload);
+      await settled(
+        () => state.lifecycle.state === 'paused' || ctl.pausing === null || ctl.cancelling !== null || ended()
+      );
+      return progressOf();
     },
+    {
+      validator: (payload) => check('pause', payload),
+      description: 'Pause: the running step stops at its next item and keeps its cursor. {"reason": "..."}',
+    }
+  );
+  setHandler(
+    resumeUpdate,
+    async (payload) => {
+      applyResume(payload);
+      await settled(() => state.lifecycle.state !== 'paused');
+      return progressOf();
+    },
+    {
+      validator: (payload) => check('resume', payload),
+      description: 'Resume a paused task from where its step stopped. {"reason": "..."}',
+    }
+  );
+  setHandler(
+    cancelUpdate,
+    async (payload) => {
+      applyCancel(payload, 'update');
+      await settled(ended);
+      return progressOf();
+    },
+    {
+      validator: (payload) => check('cancel', payload),
+      description: 'Cancel: final checkpoint, partial results kept, state cancelled. {"reason": "..."}',
+    }
+  );
+  setHandler(
+    extendUpdate,
+    (payload) => {
+      applyExtend(payload);
+      return progressOf();
+    },
+    {
+      validator: (payload) => check('extend', payload),
+      description: 'Move the deadline: {"by": "2h"} or {"until": "2026-12-01T00:00:00Z"}',
+    }
+  );
+  setHandler(checkpointUpdate, applyCheckpoint, {
+    validator: (payload) => check('checkpoint', payload),
+    description: 'Record a manual checkpoint now: {"label": "..."}',
   });
 
-  /** A `longrun.wait` step: a durable timer in the workflow itself. */
-  const waitStep = async (stepInput: Record<string, unknown>): Promise<Record<string, unknown>> => {
+  /** A signal runs the same checks; a refused one changes nothing and is noted in the activity log. */
+  const signalled = (kind: ControlKind, apply: (payload: unknown) => unknown) => (payload?: unknown) => {
+    try {
+      check(kind, payload);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      note('control', `ignored ${kind} signal: ${message}`);
+      log.warn('ignored control signal', { taskId: spec.taskId, kind, reason: message });
+      return;
+    }
+    apply(payload);
+  };
+  setHandler(pauseSignal, signalled('pause', applyPause), { description: 'Fire-and-forget pause' });
+  setHandler(resumeSignal, signalled('resume', applyResume), { description: 'Fire-and-forget resume' });
+  setHandler(
+    cancelSignal,
+    signalled('cancel', (payload) => applyCancel(payload, 'signal')),
+    { description: 'Fire-and-forget cancel' }
+  );
+  setHandler(extendSignal, signalled('extend', applyExtend), { description: 'Fire-and-forget extend' });
+  setHandler(checkpointSignal, signalled('checkpoint', applyCheckpoint), {
+    description: 'Fire-and-forget manual checkpoint',
+  });
+  setHandler(
+    stepProgressSignal,
+    (report) => {
+      if (state.lifecycle.state !== 'executing' || steps[state.nextStep]?.step.id !== report?.stepId) return;
+      items = {
+        done: report.done,
+        total: report.total,
+        rate: report.rate,
+        at: report.at,
+        ...(report.note === undefined ? {} : { note: report.note }),
+      };
+      const progress = progressOf();
+      state.progressHistory = appendSample(state.progressHistory, {
+        at: now(),
+        percent: progress.percent,
+        stepsCompleted: state.stepsCompleted,
+        activeMs: progress.activeMs,
+      });
+      publish();
+    },
+    { description: 'Item progress of the running step (sent by the step itself)' }
+  );
+
+  // A cancel request from the server (`temporal workflow cancel`) takes the same graceful path.
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelRequestedByServer = true;
+    if (ctl.cancelling === null) {
+      ctl.cancelling = { reason: 'cancel requested through Temporal', via: 'temporal' };
+      note('control', 'cancel requested through Temporal');
+    }
+  });
+
+  /** A `longrun.wait` step: a durable timer in the workflow itself; a pause keeps the time left. */
+  const waitStep = async (
+    stepId: string,
+    stepInput: Record<string, unknown>
+  ): Promise<Record<string, unknown>> => {
     const ms = waitDurationMs(stepInput);
-    await sleep(ms);
+    const cursor = state.cursors[stepId];
+    const remaining = isWaitCursor(cursor) ? cursor.remainingMs : ms;
+    const started = now();
+    try {
+      await sleep(remaining);
+    } catch (err) {
+      if (isCancellation(err))
+        state.cursors[stepId] = { remainingMs: Math.max(0, remaining - (now() - started)) };
+      throw err;
+    }
     return { waitedMs: ms };
   };
 
@@ -311,10 +584,55 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     return result.output;
   };
 
+  /** Runs a step in its own cancellation scope, so a pause or cancel can stop just the step. */
+  const runStoppable = async (planned: PlannedStep, stepInput: Record<string, unknown>) => {
+    const scope = new CancellationScope();
+    stepScope = scope;
+    try {
+      return await scope.run(() =>
+        planned.step.action === WAIT_ACTION
+          ? waitStep(planned.step.id, stepInput)
+          : activityStep(planned, stepInput)
+      );
+    } finally {
+      stepScope = undefined;
+    }
+  };
+
+  /** Paused until resumed or cancelled; paused time does not count as active time. */
+  const pauseHere = async (reason: string): Promise<void> => {
+    move('paused', reason);
+    ctl.pausing = null;
+    const stepId = steps[state.nextStep]?.step.id;
+    const cursor = stepId === undefined ? undefined : state.cursors[stepId];
+    note(
+      'control',
+      `paused${stepId ? ` at step ${stepId}` : ''}${cursor === undefined ? '' : ` (cursor ${JSON.stringify(cursor)})`}`,
+      stepId
+    );
+    items = null;
+    publish();
+    await settled(() => ctl.resumeRequested !== null || ctl.cancelling !== null);
+    if (ctl.cancelling !== null) return;
+    const why = ctl.resumeRequested?.reason ?? 'resume requested';
+    ctl.resumeRequested = null;
+    move('resuming', why);
+    move('executing', 'resumed');
+    note('control', `resumed: ${why}`, stepId);
+  };
+
   if (!input.carried) {
     move('planning', 'task started');
+    note(
+      'info',
+      `task started: ${steps.length} steps in ${spec.phases.length} phases, ${spec.durability} durability`
+    );
     publish();
-    state.hardware = (await describeHardware()).profile;
+    try {
+      state.hardware = (await describeHardware()).profile;
+    } catch (err) {
+      if (!isCancellation(err)) throw err; // cancelled while planning: the loop below stops the task
+    }
     policy = durabilityPolicy(spec.durability, {
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
       hardware: state.hardware,
@@ -323,7 +641,11 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
   }
 
   let stepsThisRun = 0;
-  while (state.nextStep < steps.length) {
+  while (state.nextStep < steps.length && ctl.cancelling === null) {
+    if (ctl.pausing !== null) {
+      await pauseHere(ctl.pausing.reason);
+      continue;
+    }
     const planned = steps[state.nextStep] as PlannedStep;
     const { phase, step } = planned;
 
@@ -334,16 +656,20 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     if (historyFull && stepsThisRun > 0) {
       publish();
       await condition(allHandlersFinished);
-      log.info('continuing as new', {
-        taskId: spec.taskId,
-        run: state.run,
-        historyLength: info.historyLength,
-      });
-      // The spec as given (without filled-in defaults) keeps the carried payload small.
-      return await continueAsNew<typeof longTask>({
-        ...input,
-        carried: { ...state, run: state.run + 1 },
-      });
+      if (ctl.pausing === null && ctl.cancelling === null) {
+        log.info('continuing as new', {
+          taskId: spec.taskId,
+          run: state.run,
+          historyLength: info.historyLength,
+        });
+        note('info', `continued as new: run ${state.run + 1} (history had ${info.historyLength} events)`);
+        // The spec as given (without filled-in defaults) keeps the carried payload small.
+        return await continueAsNew<typeof longTask>({
+          ...input,
+          carried: { ...state, run: state.run + 1 },
+        });
+      }
+      continue; // a pause or cancel arrived while handlers finished: handle it first
     }
 
     if (now() - state.lastAutomaticAt >= policy.automaticCheckpointEveryMs) {
@@ -351,7 +677,6 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       state.lastAutomaticAt = now();
     }
     if (step.risky) recordCheckpoint('pre-risky', `before risky step ${step.id}`);
-    publish();
 
     let stepInput: Record<string, unknown>;
     try {
@@ -359,29 +684,37 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     } catch (err) {
       error = `step ${step.id}: ${failureMessage(err)}`;
       move('failed', error);
+      note('error', error, step.id);
       publish();
       throw ApplicationFailure.create({ type: FailureType.InvalidSpec, message: error, nonRetryable: true });
     }
+    const resumeCursor = state.cursors[step.id];
+    note(
+      'step',
+      `step ${planned.index + 1}/${steps.length} ${step.id} (${step.action}) ${resumeCursor === undefined ? 'started' : `resumed from cursor ${JSON.stringify(resumeCursor)}`}`,
+      step.id
+    );
+    publish();
+    const stepStartedAt = now();
     let output: Record<string, unknown>;
     try {
-      output =
-        step.action === WAIT_ACTION ? await waitStep(stepInput) : await activityStep(planned, stepInput);
+      output = await runStoppable(planned, stepInput);
     } catch (err) {
       if (isCancellation(err)) {
         if (err instanceof ActivityFailure) {
           const cursor = cursorOf(err);
           if (cursor !== undefined) state.cursors[step.id] = cursor;
         }
-        recordCheckpoint('manual', `final checkpoint: cancelled during step ${step.id}`);
-        move('cancelled', 'cancel requested');
-        publish();
-        throw err;
+        items = null;
+        // Stopped for a pause or cancel (or a pause withdrawn before it took effect): the loop decides.
+        continue;
       }
       // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
       if (!(err instanceof ActivityFailure)) throw err;
       const cursor = cursorOf(err);
       if (cursor !== undefined) state.cursors[step.id] = cursor;
       error = `step ${step.id} failed: ${failureMessage(err)}`;
+      note('error', error, step.id);
       recordCheckpoint('recovery', `retry point: step ${step.id} failed`);
       move('failed', error);
       publish();
@@ -391,33 +724,66 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
 
     if (keepOutputs.has(step.id)) state.outputs[step.id] = output;
     delete state.cursors[step.id];
+    items = null;
     state.nextStep++;
     state.stepsCompleted++;
     stepsThisRun++;
+    note('step', `step ${step.id} completed in ${formatDuration(now() - stepStartedAt)}`, step.id);
     state.progressHistory = appendSample(state.progressHistory, {
       at: now(),
       percent: weightedPercent(weights, state.stepsCompleted),
       stepsCompleted: state.stepsCompleted,
+      activeMs: durations(state.lifecycle, now()).activeMs,
     });
     if (step.milestone) recordCheckpoint('milestone', `after milestone step ${step.id}`);
     const next = steps[state.nextStep];
     if (!next || next.phase !== phase) recordCheckpoint('phase', `end of phase ${phase.id}`);
   }
 
+  if (ctl.cancelling !== null) return await stopCancelled(ctl.cancelling);
+
   move('completing', 'all steps done');
   move('completed', 'result ready');
+  note('info', 'task completed');
   publish();
-  const { totalMs, activeMs } = durations(state.lifecycle, now());
+  await condition(allHandlersFinished);
   log.info('task completed', { taskId: spec.taskId, runs: state.run });
-  return {
-    taskId: spec.taskId,
-    state: 'completed',
-    outputs: state.outputs,
-    startedAt: state.lifecycle.createdAt,
-    completedAt: state.lifecycle.endedAt ?? now(),
-    totalMs,
-    activeMs,
-    runs: state.run,
-    stepsCompleted: state.stepsCompleted,
-  };
+  return resultOf('completed');
+
+  function resultOf(final: LongTaskResult['state'], reason?: string): LongTaskResult {
+    const times = durations(state.lifecycle, now());
+    return {
+      taskId: spec.taskId,
+      state: final,
+      outputs: state.outputs,
+      startedAt: state.lifecycle.createdAt,
+      completedAt: state.lifecycle.endedAt ?? now(),
+      totalMs: times.totalMs,
+      activeMs: times.activeMs,
+      runs: state.run,
+      stepsCompleted: state.stepsCompleted,
+      ...(reason === undefined ? {} : { reason }),
+    };
+  }
+
+  /**
+   * The graceful end of a cancelled task: a final checkpoint holding the stopped step's cursor, then
+   * state cancelled. The workflow ends as Canceled in Temporal when the server has a cancel request for
+   * it: `temporal workflow cancel`, or the one the typed client sends right after its `cancel` update
+   * (waited for up to 10 s; a workflow cannot request its own cancellation). A cancel by signal alone,
+   * or by a bare update, completes the workflow with a result of state `cancelled`.
+   */
+  async function stopCancelled(request: Request): Promise<LongTaskResult> {
+    const stepId = steps[state.nextStep]?.step.id ?? 'end';
+    recordCheckpoint('manual', `final checkpoint: cancelled during step ${stepId}`);
+    move('cancelled', request.reason);
+    note('control', `cancelled: ${request.reason}`);
+    publish();
+    await settled(allHandlersFinished);
+    if (!cancelRequestedByServer && request.via === 'update') {
+      await CancellationScope.nonCancellable(() => condition(() => cancelRequestedByServer, '10 seconds'));
+    }
+    if (cancelRequestedByServer) throw new CancelledFailure(request.reason);
+    return resultOf('cancelled', request.reason);
+  }
 }

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/worker';
 import { actionRegistry, createActivities, type AgentAction } from '../../src/activities';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
+import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 
 /** A real Temporal dev server (the provisioned CLI binary) with longrun's search attributes. */
@@ -38,6 +39,8 @@ export async function inProcessWorker(opts: {
   actions: AgentAction[];
   dir: string;
   workerOptions?: Partial<WorkerOptions>;
+  /** How often running steps report item progress to their workflow. @default 30000 */
+  progressSignalMs?: number;
 }): Promise<{ worker: Worker; artifacts: ArtifactStore }> {
   const artifacts = new ArtifactStore(join(opts.dir, 'artifacts'));
   const worker = await Worker.create({
@@ -48,7 +51,10 @@ export async function inProcessWorker(opts: {
       actions: actionRegistry(opts.actions),
       artifacts,
       workRoot: join(opts.dir, 'work'),
+      ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
     }),
+    // As the longrun worker does: steps' cursors and pause/cancel requests travel within a second.
+    maxHeartbeatThrottleInterval: DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
     ...opts.workerOptions,
   });
   return { worker, artifacts };

@@ -31,4 +31,24 @@ export const gateAction = defineAction({
   },
 });
 
-export const testActions = [tallyAction, gateAction];
+/** Items that each take `itemMs` of waiting (like an LLM call), one ledger line per item. */
+export const slowAction = defineAction({
+  name: 'test.slow',
+  description: 'Process items slowly, one ledger line each',
+  input: z.object({
+    ledger: z.string(),
+    label: z.string(),
+    items: z.number().int().min(1),
+    itemMs: z.number().int().min(1),
+  }),
+  async run(ctx, input) {
+    const items = Array.from({ length: input.items }, (_, i) => i);
+    for await (const i of ctx.checkpointed(items, (item) => `item ${item}`)) {
+      await new Promise((resolve) => setTimeout(resolve, input.itemMs));
+      appendFileSync(input.ledger, `${input.label}:${i}\n`);
+    }
+    return { label: input.label, items: input.items };
+  },
+});
+
+export const testActions = [tallyAction, gateAction, slowAction];

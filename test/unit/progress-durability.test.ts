@@ -37,7 +37,11 @@ describe('durabilityPolicy', () => {
     const [basic, standard, high] = DURABILITY_LEVELS.map((l) => durabilityPolicy(l));
     expect(basic!.heartbeatTimeoutMs).toBeGreaterThan(standard!.heartbeatTimeoutMs);
     expect(standard!.heartbeatTimeoutMs).toBeGreaterThan(high!.heartbeatTimeoutMs);
-    expect(basic!.checkpointIntervalMs).toBeGreaterThan(high!.checkpointIntervalMs);
+    expect(basic!.automaticCheckpointEveryMs).toBeGreaterThan(high!.automaticCheckpointEveryMs);
+    // In-step cursors travel every second at every level (the worker's cap), never later than 0.8 x timeout.
+    expect(DURABILITY_LEVELS.map((l) => durabilityPolicy(l).checkpointIntervalMs)).toEqual([
+      1_000, 1_000, 1_000,
+    ]);
     expect(high!.retry.maximumAttempts).toBe(0); // unlimited
   });
 
@@ -45,7 +49,6 @@ describe('durabilityPolicy', () => {
     const standard = durabilityPolicy('standard');
     const small = durabilityPolicy('standard', { hardware: 'small' });
     expect(small.heartbeatTimeoutMs).toBe(standard.heartbeatTimeoutMs * 1.5);
-    expect(small.checkpointIntervalMs).toBe(standard.checkpointIntervalMs * 1.5);
     expect(small.automaticCheckpointEveryMs).toBe(standard.automaticCheckpointEveryMs * 1.5);
     expect(
       durabilityPolicy('high', { hardware: 'small', heartbeatTimeoutMs: 2_000 }).heartbeatTimeoutMs
@@ -68,9 +71,11 @@ describe('durabilityPolicy', () => {
     expect(hardwareProfileOf(4, 8 * 1024 ** 3)).toBe('standard');
   });
 
-  it('derives the checkpoint interval from the heartbeat throttle of the SDK', () => {
-    expect(checkpointIntervalFor(5_000)).toBe(4_000);
-    expect(checkpointIntervalFor(600_000)).toBe(60_000);
-    expect(durabilityPolicy('high', { heartbeatTimeoutMs: 2_000 }).checkpointIntervalMs).toBe(1_600);
+  it('derives the checkpoint interval from the heartbeat throttle of the SDK and the worker cap', () => {
+    expect(checkpointIntervalFor(5_000)).toBe(1_000);
+    expect(checkpointIntervalFor(1_000)).toBe(800);
+    expect(checkpointIntervalFor(5_000, 60_000)).toBe(4_000);
+    expect(checkpointIntervalFor(600_000, 60_000)).toBe(60_000);
+    expect(durabilityPolicy('high', { heartbeatTimeoutMs: 2_000 }).checkpointIntervalMs).toBe(1_000);
   });
 });

@@ -1,0 +1,177 @@
+/**
+ * Steering a task: the control requests (pause, resume, cancel, extend, checkpoint), their payload
+ * schemas and the rules that say whether a task in a given state accepts one. Pure, shared by the
+ * workflow's update validators, its signal handlers and the client, so every path gives the same answer.
+ */
+import { z } from 'zod';
+import type { LifecycleState } from './lifecycle';
+import { issuesOf } from './validation';
+
+export const CONTROL_KINDS = ['pause', 'resume', 'cancel', 'extend', 'checkpoint'] as const;
+export type ControlKind = (typeof CONTROL_KINDS)[number];
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Longest single extension: a year. */
+export const MAX_EXTENSION_MS = 365 * 86_400_000;
+
+/**
+ * Parses "90s", "15m", "2h", "1d", "1h30m", "500ms" or a number of milliseconds. Throws an `Error`
+ * saying what is accepted; zero and negative durations are rejected.
+ */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`must be a positive duration (got ${value})`);
+    return Math.round(value);
+  }
+  const text = value.trim().toLowerCase();
+  if (/^\d+$/.test(text)) return parseDuration(Number(text));
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const match of text.matchAll(re)) {
+    if (match.index !== consumed) break;
+    total += Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+    consumed += match[0].length;
+  }
+  if (text.startsWith('-')) throw new Error(`must be a positive duration (got "${value}")`);
+  if (consumed === 0 || consumed !== text.length) {
+    throw new Error(`must be a duration like 90s, 15m, 2h, 1d or 1h30m (got "${value}")`);
+  }
+  if (total <= 0) throw new Error(`must be a positive duration (got "${value}")`);
+  return Math.round(total);
+}
+
+const reason = z.string().trim().max(500, 'must be at most 500 characters');
+
+export const PauseRequestSchema = z.strictObject({ reason: reason.optional() });
+export type PauseRequest = z.input<typeof PauseRequestSchema>;
+
+export const ResumeRequestSchema = z.strictObject({ reason: reason.optional() });
+export type ResumeRequest = z.input<typeof ResumeRequestSchema>;
+
+export const CancelRequestSchema = z.strictObject({ reason: reason.optional() });
+export type CancelRequest = z.input<typeof CancelRequestSchema>;
+
+export const CheckpointRequestSchema = z.strictObject({
+  label: z
+    .string('must be a string')
+    .trim()
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters'),
+});
+export type CheckpointRequest = z.input<typeof CheckpointRequestSchema>;
+
+export const ExtendRequestSchema = z
+  .strictObject({
+    /** How much later the deadline moves: a duration ("2h", "30m") or milliseconds. */
+    by: z.union([z.string(), z.number()]).optional(),
+    /** The new deadline, ISO 8601 with offset; must be later than the current one. */
+    until: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' }).optional(),
+    reason: reason.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.by === undefined) === (value.until === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of "by" (a duration) and "until" (a date-time)',
+      });
+    }
+    if (value.by !== undefined) {
+      try {
+        const ms = parseDuration(value.by);
+        if (ms > MAX_EXTENSION_MS)
+          ctx.addIssue({ code: 'custom', path: ['by'], message: 'must be at most 365 days' });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['by'], message: (err as Error).message });
+      }
+    }
+  });
+export type ExtendRequest = z.input<typeof ExtendRequestSchema>;
+
+export const CONTROL_SCHEMAS = {
+  pause: PauseRequestSchema,
+  resume: ResumeRequestSchema,
+  cancel: CancelRequestSchema,
+  extend: ExtendRequestSchema,
+  checkpoint: CheckpointRequestSchema,
+} as const;
+
+/** What the rules need to know about a task. */
+export interface ControlView {
+  state: LifecycleState;
+  /** A pause was accepted and the running step has not stopped yet. */
+  pausing: boolean;
+  /** A cancel was accepted and the task has not finished stopping yet. */
+  cancelling: boolean;
+  /** Epoch ms of the task's deadline, or null. */
+  deadline: number | null;
+}
+
+/** States in which the task is done or stopping for good. */
+const ENDED: readonly LifecycleState[] = ['completing', 'completed', 'failed', 'cancelled'];
+
+/**
+ * Why a task in `view` refuses a `kind` request, or null if it accepts it. Says what the task is
+ * doing and, where it helps, what would be accepted instead.
+ */
+export function controlRejection(
+  kind: ControlKind,
+  view: ControlView,
+  now: number,
+  request?: unknown
+): string | null {
+  const { state } = view;
+  if (ENDED.includes(state)) {
+    const what = state === 'completing' ? 'completing' : state;
+    return `the task is ${what}; ${kind} applies only to a task that is still running or paused`;
+  }
+  if (view.cancelling && kind !== 'checkpoint')
+    return `the task is being cancelled; ${kind} is no longer possible`;
+  switch (kind) {
+    case 'pause':
+      if (state === 'paused') return 'the task is already paused';
+      if (view.pausing) return 'the task is already pausing (its running step is saving its cursor)';
+      return null;
+    case 'resume':
+      if (state !== 'paused' && !view.pausing)
+        return `the task is ${state}, not paused; only a paused task can be resumed`;
+      return null;
+    case 'cancel':
+      return null;
+    case 'extend': {
+      if (view.deadline === null) return 'the task has no deadline to extend';
+      const parsed = ExtendRequestSchema.safeParse(request ?? {});
+      if (parsed.success && parsed.data.until !== undefined) {
+        const until = Date.parse(parsed.data.until);
+        if (until <= view.deadline)
+          return `until: must be later than the current deadline ${new Date(view.deadline).toISOString()}`;
+        if (until <= now) return 'until: must be in the future';
+      }
+      return null;
+    }
+    case 'checkpoint':
+      if (state === 'created') return 'the task has not started yet; there is nothing to checkpoint';
+      return null;
+  }
+}
+
+/** The new deadline an accepted extend request sets (epoch ms). */
+export function extendedDeadline(current: number, request: ExtendRequest): number {
+  const parsed = ExtendRequestSchema.parse(request);
+  if (parsed.until !== undefined) return Date.parse(parsed.until);
+  return current + parseDuration(parsed.by as string | number);
+}
+
+/** Validates a control payload; returns it parsed or a message naming the field and the rule. */
+export function parseControl<K extends ControlKind>(
+  kind: K,
+  payload: unknown
+): { ok: true; value: z.output<(typeof CONTROL_SCHEMAS)[K]> } | { ok: false; message: string } {
+  const parsed = CONTROL_SCHEMAS[kind].safeParse(payload ?? {});
+  if (parsed.success) return { ok: true, value: parsed.data as z.output<(typeof CONTROL_SCHEMAS)[K]> };
+  const message = issuesOf(parsed.error, '')
+    .map((i) => `${i.path === '(root)' ? kind : i.path}: ${i.rule}`)
+    .join('; ');
+  return { ok: false, message };
+}

@@ -1,0 +1,217 @@
+/**
+ * The built `longrun` binary against a real dev server, one command after another on real tasks: a
+ * worker runs in this process (with the slow test action), the CLI in child processes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { TaskSummary } from '../../src/client';
+import type { TaskProgress } from '../../src/shared/progress';
+import { inProcessWorker, startDevServerEnv } from '../support/temporal';
+import { testActions } from '../support/test-actions';
+import { waitFor } from '../support/worker-process';
+
+const ROOT = join(__dirname, '..', '..');
+const TASK_QUEUE = 'cli-test';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let dir: string;
+
+beforeAll(async () => {
+  env = await startDevServerEnv();
+  dir = mkdtempSync(join(tmpdir(), 'longrun-cli-'));
+  ({ worker } = await inProcessWorker({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    actions: testActions,
+    dir,
+  }));
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (asynchronously: the worker in this process keeps working meanwhile). */
+function longrun(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'bin', 'longrun.js'), ...args],
+      {
+        cwd: dir,
+        timeout: 90_000,
+        env: { ...process.env, TEMPORAL_ADDRESS: env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      }
+    );
+  });
+}
+
+function specFile(name: string, spec: unknown): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(spec));
+  return path;
+}
+
+function slowTask(taskId: string, items: number, itemMs: number) {
+  const ledger = join(dir, `${taskId}.ledger`);
+  return {
+    v: 1,
+    taskId,
+    agent: 'cli-test',
+    title: `CLI ${taskId}`,
+    phases: [
+      {
+        id: 'work',
+        steps: [
+          { id: 'a', action: 'test.tally', input: { ledger, label: 'a' } },
+          { id: 'b', action: 'test.slow', input: { ledger, label: 'b', items, itemMs }, weight: 10 },
+        ],
+      },
+    ],
+  };
+}
+
+describe('longrun CLI', () => {
+  it('starts, lists, shows, pauses, checkpoints, resumes, logs and watches a task', async () => {
+    const spec = specFile('steer', slowTask('cli-steer', 600, 20));
+    const started = await longrun('start', spec);
+    expect(started).toMatchObject({ code: 0, stdout: expect.stringMatching(/^started: cli-steer \(run /) });
+    expect((await longrun('start', spec)).stdout).toMatch(/^already exists: cli-steer/);
+
+    await waitFor('items', async () => {
+      const status = await longrun('status', 'cli-steer', '--json');
+      const progress = (JSON.parse(status.stdout) as { progress: TaskProgress | null }).progress;
+      return (progress?.items?.done ?? 0) >= 10 || undefined;
+    });
+    const status = await longrun('status', 'cli-steer');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(
+      /^CLI cli-steer \(cli-steer, cli-test\): executing, Temporal status RUNNING/
+    );
+    expect(status.stdout).toMatch(
+      /[█░]{30} \d+\.\d% \| executing \| phase 1\/1 work \| step 2\/2 b \| \d+\/600 items/
+    );
+    expect(status.stdout).toContain('recent:');
+
+    const paused = await longrun('pause', 'cli-steer', '--reason', 'lunch');
+    expect(paused).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^cli-steer: paused, step 2\/2 b/),
+    });
+    const again = await longrun('pause', 'cli-steer');
+    expect(again.code).toBe(4);
+    expect(again.stderr).toBe('error: task "cli-steer" rejected pause: the task is already paused\n');
+
+    const listed = await longrun('list', '--state', 'paused', '--agent', 'cli-test', '--json');
+    expect((JSON.parse(listed.stdout) as TaskSummary[]).map((t) => t.taskId)).toEqual(['cli-steer']);
+    const table = await longrun('list', '--agent', 'cli-test');
+    expect(table.stdout).toMatch(/^TASK\s+STATE\s+PROGRESS\s+AGENT/);
+    expect(table.stdout).toMatch(/cli-steer\s+paused\s+\d+%\s+cli-test\s+work\s+standard\s+RUNNING/);
+
+    const checkpoint = await longrun('checkpoint', 'cli-steer', '--label', 'before resuming');
+    expect(checkpoint.stdout).toMatch(/^recorded manual-\d+ at step 1: before resuming/);
+    const records = JSON.parse((await longrun('checkpoints', 'cli-steer', '--json')).stdout) as {
+      label: string;
+    }[];
+    expect(records.map((r) => r.label)).toContain('before resuming');
+
+    const extend = await longrun('extend', 'cli-steer', '--by', '2h');
+    expect(extend.code).toBe(4);
+    expect(extend.stderr).toContain('the task has no deadline to extend');
+
+    const resumed = await longrun('resume', 'cli-steer');
+    expect(resumed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^cli-steer: executing/) });
+    expect((await longrun('resume', 'cli-steer')).code).toBe(4);
+
+    const watch = await longrun('watch', 'cli-steer', '--interval', '250');
+    expect(watch.code).toBe(0);
+    const lines = watch.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines[lines.length - 1]).toBe('cli-steer ended: completed (Temporal status COMPLETED)');
+    expect(lines[lines.length - 2]).toMatch(/^█{30} 100\.0% \| completed/);
+
+    const logs = await longrun('logs', 'cli-steer');
+    expect(logs.stdout).toMatch(/\[control\] pause requested: lunch/);
+    expect(logs.stdout).toMatch(/\[control\] paused at step b \(cursor \{"next":\d+\}\)/);
+    expect(logs.stdout).toMatch(/\[checkpoint\] manual-\d+: before resuming/);
+    expect(logs.stdout).toMatch(/\[step\] step 2\/2 b \(test.slow\) resumed from cursor/);
+    expect(logs.stdout).toMatch(/\[info\] task completed/);
+
+    const result = await longrun('result', 'cli-steer');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ state: 'completed', stepsCompleted: 2 });
+  });
+
+  it('cancels with a reason: result gives the partial results, watch and result exit 6', async () => {
+    await longrun('start', specFile('cancel', slowTask('cli-cancel', 5_000, 10)));
+    await waitFor('running step b', async () => {
+      const status = await longrun('status', 'cli-cancel', '--json');
+      return (JSON.parse(status.stdout) as { progress: TaskProgress | null }).progress?.items
+        ? true
+        : undefined;
+    });
+    const cancel = await longrun('cancel', 'cli-cancel', '--reason', 'wrong input');
+    expect(cancel).toMatchObject({ code: 0, stdout: expect.stringMatching(/^cli-cancel: cancelled/) });
+    const result = await longrun('result', 'cli-cancel');
+    expect(result.code).toBe(6);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      state: 'cancelled',
+      reason: 'wrong input',
+      stepsCompleted: 1,
+    });
+    const watch = await longrun('watch', 'cli-cancel', '--json');
+    expect(watch.code).toBe(6);
+    expect((JSON.parse(watch.stdout.trim().split('\n').pop() as string) as TaskProgress).state).toBe(
+      'cancelled'
+    );
+  });
+
+  it('names the bad field, the unknown id and the refused request, with distinct exit codes', async () => {
+    const bad = await longrun('start', specFile('bad', { v: 1, taskId: 'bad task', phases: [] }));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: invalid task spec: spec.taskId: /);
+    expect(bad.stderr).toMatch(/spec.agent: /);
+
+    const unknown = await longrun('status', 'no-such-task');
+    expect(unknown).toMatchObject({
+      code: 3,
+      stderr: 'error: unknown task "no-such-task": no task with this id exists in the namespace\n',
+    });
+    expect((await longrun('pause', 'no-such-task')).code).toBe(3);
+    expect((await longrun('logs', 'no-such-task')).code).toBe(3);
+
+    const badState = await longrun('list', '--state', 'sleeping');
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toContain("argument 'sleeping' is invalid");
+    const badDuration = await longrun('extend', 'cli-steer', '--by', 'soon');
+    expect(badDuration.code).toBe(2);
+    expect(badDuration.stderr).toBe(
+      'error: invalid extend request: by: must be a duration like 90s, 15m, 2h, 1d or 1h30m (got "soon")\n'
+    );
+    const badInterval = await longrun('watch', 'cli-steer', '--interval', '-1');
+    expect(badInterval.code).toBe(2);
+    expect(badInterval.stderr).toContain('--interval: must be a positive whole number');
+    const finished = await longrun('pause', 'cli-steer');
+    expect(finished.code).toBe(4);
+    expect(finished.stderr).toContain('the task is completed');
+  });
+});
