@@ -4,6 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // The examples import the package by name, as a service would.
+  moduleNameMapper: { '^longrun$': '<rootDir>/src/index.ts', '^longrun/client$': '<rootDir>/src/client.ts' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   // Tests that start Temporal dev servers and worker processes share 2 cores: keep files in one process.
   maxWorkers: 1,

@@ -11,13 +11,36 @@
  * ```
  */
 export {
+  InvalidTransitionError,
+  ListFilterSchema,
   LongrunClient,
   MAX_SPEC_BYTES,
+  TaskHandle,
   TaskRequestRejectedError,
   UnknownCheckpointError,
   UnknownTaskError,
 } from './client';
-export type { ConnectOptions, RollbackResult, StartOptions, StartedTask, TaskStatus } from './client';
+export type {
+  ConnectOptions,
+  ListFilter,
+  RollbackResult,
+  StartOptions,
+  StartedTask,
+  TaskResult,
+  TaskStatus,
+  TaskSummary,
+  WatchOptions,
+} from './client';
+export { CONTROL_KINDS, parseDuration } from './shared/control';
+export type {
+  CancelRequest,
+  ControlKind,
+  ExtendRequest,
+  PauseRequest,
+  ResumeRequest,
+} from './shared/control';
+export type { ActivityEntry, ActivityKind } from './shared/activity-log';
+export type { EtaConfidence, Velocity } from './shared/velocity';
 export { loadConfig } from './runtime/config';
 export type { LongrunConfig } from './runtime/config';
 export { createLongrunWorker, builtinActions } from './runtime/worker-factory';
@@ -33,6 +56,7 @@ export { codebaseReviewSpec, datasetSpec } from './shared/plans';
 export type { CheckpointRecord, CheckpointType } from './shared/checkpoints';
 export type { LifecycleState, Transition } from './shared/lifecycle';
 export { WAIT_ACTION } from './shared/spec';
-export type { TaskProgress } from './shared/progress';
+export type { ItemProgress, TaskProgress } from './shared/progress';
 export { ValidationError } from './shared/validation';
 export type { LongTaskInput, LongTaskResult } from './workflows/long-task';
+export type { PartialResult } from './workflows/messages';

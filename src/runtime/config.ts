@@ -30,8 +30,9 @@ const EnvSchema = z.object({
   /** Backup copies of artifacts at high durability. @default "<artifact dir>-backup" */
   LONGRUN_ARTIFACT_BACKUP_DIR: z.string().min(1).optional(),
   /**
-   * Caps the checkpoint interval (SDK heartbeat throttle) of every step on this worker, ms.
-   * @default 60000
+   * Caps the checkpoint interval (SDK heartbeat throttle) of every step on this worker, ms: how old a
+   * step's cursor on the server, its item progress in the client and a pause's delay can get.
+   * @default 1000
    */
   LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: z.coerce
     .number()
@@ -39,6 +40,16 @@ const EnvSchema = z.object({
     .min(10)
     .max(600_000)
     .default(DEFAULT_MAX_CHECKPOINT_INTERVAL_MS),
+  /**
+   * How often a running step reports item progress to its workflow (a signal: one history event), ms;
+   * 0 turns it off. Feeds the raw `progress` query, Current Details and `LongrunProgress`.
+   * @default 30000
+   */
+  LONGRUN_PROGRESS_REPORT_MS: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 1_000 && v <= 3_600_000), 'must be 0 (off) or 1000 to 3600000')
+    .default(30_000),
   /** gRPC port of the local dev server. @default 7233 */
   LONGRUN_DEV_PORT: port.default(7233),
   /** Web UI port of the local dev server. @default 8233 */
@@ -65,6 +76,7 @@ export interface LongrunConfig {
   devPort: number;
   devUiPort: number;
   maxCheckpointIntervalMs: number;
+  progressReportMs: number;
 }
 
 /** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
@@ -97,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     artifactBackupDir: resolve(cwd, e.LONGRUN_ARTIFACT_BACKUP_DIR ?? `${artifactDir}-backup`),
     devPort: e.LONGRUN_DEV_PORT,
     maxCheckpointIntervalMs: e.LONGRUN_MAX_CHECKPOINT_INTERVAL_MS,
+    progressReportMs: e.LONGRUN_PROGRESS_REPORT_MS,
     devUiPort: e.LONGRUN_DEV_UI_PORT,
   };
 }

@@ -47,6 +47,7 @@ export async function createLongrunWorker(
         console.warn(`longrun: artifact ${ref.name} (${ref.sha256}) was restored from its backup: ${reason}`),
     }),
     workRoot: join(config.dataDir, 'work'),
+    progressSignalMs: config.progressReportMs,
   });
   const workflows = existsSync(PREBUILT_BUNDLE)
     ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }

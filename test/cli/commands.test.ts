@@ -159,6 +159,34 @@ describe('longrun CLI', () => {
     const result = await longrun('result', 'cli-steer');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ state: 'completed', stepsCompleted: 2 });
+
+    // Roll back to the manual checkpoint recorded while paused: step b runs again from its cursor.
+    const manual = (
+      JSON.parse((await longrun('checkpoints', 'cli-steer', '--json')).stdout) as {
+        id: string;
+        label: string;
+      }[]
+    ).find((r) => r.label === 'before resuming');
+    const unknownCheckpoint = await longrun('rollback', 'cli-steer', 'manual-999');
+    expect(unknownCheckpoint.code).toBe(3);
+    expect(unknownCheckpoint.stderr).toContain('task "cli-steer" has no checkpoint "manual-999"; it has: ');
+    const rollback = await longrun('rollback', 'cli-steer', manual?.id as string);
+    expect(rollback.code).toBe(0);
+    expect(rollback.stdout).toMatch(
+      new RegExp(`^rolled cli-steer back to ${manual?.id} \\(new run [^)]+\\); steps to run again: b`)
+    );
+    // The checkpoint was recorded while the task was paused, and the later resume is not reapplied:
+    // the task is paused again at that point.
+    await waitFor('paused after the rollback', async () => {
+      const status = await longrun('status', 'cli-steer', '--json');
+      return (
+        (JSON.parse(status.stdout) as { progress: TaskProgress | null }).progress?.state === 'paused' ||
+        undefined
+      );
+    });
+    expect((await longrun('resume', 'cli-steer')).code).toBe(0);
+    const rerun = await longrun('result', 'cli-steer');
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ state: 'completed', stepsCompleted: 2 });
   });
 
   it('cancels with a reason: result gives the partial results, watch and result exit 6', async () => {

@@ -10,6 +10,16 @@ describe('loadConfig', () => {
     expect(config.artifactDir).toBe('/srv/app/.longrun/artifacts');
     expect(config.devPort).toBe(7233);
     expect(config.tls).toBe(false);
+    expect(config.maxCheckpointIntervalMs).toBe(1_000);
+    expect(config.progressReportMs).toBe(30_000);
+  });
+
+  it('reads the progress cadences and refuses out-of-range ones', () => {
+    expect(loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '0' }, '/w').progressReportMs).toBe(0);
+    expect(loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '5000' }, '/w').progressReportMs).toBe(5_000);
+    expect(() => loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '10' }, '/w')).toThrow(
+      'LONGRUN_PROGRESS_REPORT_MS: must be 0 (off) or 1000 to 3600000'
+    );
   });
 
   it('uses an existing cluster with TLS when TEMPORAL_ADDRESS and an API key are set', () => {

@@ -141,7 +141,8 @@ describe('codebase review on a real dev server', () => {
   it('is idempotent on the task id: starting again returns the existing task', async () => {
     const first = await env.client.workflow.getHandle('review-fixture').describe();
     const again = await longrun.start(codebaseReviewSpec({ taskId: 'review-fixture', root: FIXTURE_ROOT }));
-    expect(again).toEqual({ taskId: 'review-fixture', runId: first.runId, started: false });
+    expect(again).toMatchObject({ taskId: 'review-fixture', runId: first.runId, started: false });
+    expect(again.handle.taskId).toBe('review-fixture');
   });
 
   it('rejects a bad spec with the field and the rule, and starts nothing', async () => {
@@ -190,10 +191,11 @@ describe('codebase review on a real dev server', () => {
     });
     const cancelledAt = Date.now();
     await handle.cancel(); // what `temporal workflow cancel` does
-    const failure = (await longrun.result(taskId).catch((err: unknown) => err)) as WorkflowFailedError;
-    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    // The result of a cancelled task is its partial result, not an error.
+    const partial = await longrun.result(taskId);
+    expect(partial).toMatchObject({ state: 'cancelled', reason: 'cancel requested through Temporal' });
     expect((await handle.describe()).status.name).toBe('CANCELLED');
-    expect(Date.now() - cancelledAt).toBeLessThan(15_000);
+    expect(Date.now() - cancelledAt).toBeLessThan(5_000);
     expect((await longrun.progress(taskId)).state).toBe('cancelled');
     // The stopped step handed its cursor back: the final checkpoint holds where it stopped.
     const final = (await longrun.checkpoints(taskId)).at(-1);

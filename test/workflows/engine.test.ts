@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { LongrunClient, TaskRequestRejectedError, UnknownCheckpointError } from '../../src/client';
 import { builtinActions } from '../../src/runtime/worker-factory';
 import type { TaskSpecInput } from '../../src/shared/spec';
+import { ValidationError } from '../../src/shared/validation';
 import { testActions } from '../support/test-actions';
 import { inProcessWorker, startDevServerEnv, workflowBundle } from '../support/temporal';
 import { waitFor } from '../support/worker-process';
@@ -120,14 +121,15 @@ describe('manual checkpoints and rollback', () => {
 
     const manual = await longrun.checkpoint('rollback', 'while b waits');
     expect(manual).toMatchObject({ type: 'manual', label: 'while b waits', stepId: 'b', stepIndex: 1 });
-    await expect(longrun.checkpoint('rollback', '  ')).rejects.toThrow(TaskRequestRejectedError);
+    await expect(longrun.checkpoint('rollback', '  ')).rejects.toThrow(ValidationError);
     await expect(longrun.checkpoint('rollback', '  ')).rejects.toThrow(
-      'task "rollback" rejected checkpoint: label: must be a non-empty string of at most 200 characters'
+      'invalid checkpoint request: label: must not be empty'
     );
 
     writeFileSync(gate(), 'open');
     await longrun.result('rollback');
     expect(ledgerLines(ledger())).toEqual(['a', 'b', 'c']);
+    await expect(longrun.checkpoint('rollback', 'too late')).rejects.toThrow(TaskRequestRejectedError);
     await expect(longrun.checkpoint('rollback', 'too late')).rejects.toThrow(/the task is completed/);
   });
 

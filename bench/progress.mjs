@@ -1,0 +1,298 @@
+#!/usr/bin/env node
+// Progress and query latency with 1, 100 and 1,000 concurrent tasks on one local dev server and one
+// worker process.
+//
+// Each task runs one step of items that each take --item-ms of waiting (an agent's I/O-bound work,
+// e.g. an LLM call) and reports the wall time of each item's report as its progress note. A client
+// polls `progress()` (query + describe, as `longrun status` does) for a sample of tasks; the progress
+// latency of a report is the time from the step reporting it to the client first seeing it (or a
+// later report). Query latency is the round trip of the `progress` query alone, one at a time, on
+// random tasks. The worker's CPU and RSS come from the worker process itself, the server's CPU from /proc.
+//
+//   npm run build && node bench/progress.mjs [--tasks 1,100,1000] [--item-ms 500] [--seconds 30]
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '1,100,1000' },
+    'item-ms': { type: 'string', default: '500' },
+    seconds: { type: 'string', default: '30' },
+    sample: { type: 'string', default: '20' },
+    worker: { type: 'boolean', default: false },
+    address: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+const itemMs = Number(values['item-ms']);
+const seconds = Number(values.seconds);
+const counts = values.tasks.split(',').map(Number);
+if (!counts.every((n) => Number.isInteger(n) && n > 0))
+  throw new Error('--tasks: comma-separated positive whole numbers');
+if (!(itemMs >= 10)) throw new Error('--item-ms: at least 10');
+
+const TASK_QUEUE = 'bench-progress';
+
+/** Worker process: a longrun worker with the ticker action; reports its CPU and RSS every second. */
+async function runWorker() {
+  const longrun = require('../dist/index.js');
+  const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
+  const { z } = require('zod');
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const ticker = longrun.defineAction({
+    name: 'bench.ticker',
+    description: 'Items of waiting, each reporting the wall time of its report as the note',
+    input: z.object({ items: z.number().int().min(1), itemMs: z.number().int().min(1) }),
+    async run(ctx, input) {
+      const all = Array.from({ length: input.items }, (_, i) => i);
+      for await (const _ of ctx.checkpointed(all, () => String(Date.now()))) {
+        await new Promise((resolve) => setTimeout(resolve, input.itemMs));
+      }
+      return { items: input.items };
+    },
+  });
+  const config = { ...longrun.loadConfig({}, values.dir), taskQueue: TASK_QUEUE };
+  const connection = await NativeConnection.connect({ address: values.address });
+  const { worker } = await longrun.createLongrunWorker({
+    config,
+    connection,
+    actions: [ticker],
+    // One worker holds every task: keep them all cached (the default, 500, suits a fleet of workers).
+    workerOptions: { maxCachedWorkflows: 2_000, maxConcurrentActivityTaskExecutions: 2_000 },
+  });
+  let last = { cpu: process.cpuUsage(), at: performance.now() };
+  setInterval(() => {
+    const cpu = process.cpuUsage();
+    const at = performance.now();
+    const used = (cpu.user - last.cpu.user + cpu.system - last.cpu.system) / 1000;
+    process.send?.({
+      cpuPercent: (used / (at - last.at)) * 100,
+      rssMb: process.memoryUsage().rss / 1024 / 1024,
+    });
+    last = { cpu, at };
+  }, 1_000).unref();
+  process.on('SIGTERM', () => worker.shutdown());
+  await worker.run();
+  await connection.close();
+  process.exit(0);
+}
+
+if (values.worker) {
+  await runWorker();
+} else {
+  await orchestrate();
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds a process has used so far (Linux /proc). */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (100/s)
+  } catch {
+    return null;
+  }
+}
+
+const pct = (xs, p) => {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function pool(items, concurrency, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    })
+  );
+}
+
+async function orchestrate() {
+  const longrun = require('../dist/index.js');
+  const { progressQuery } = require('../dist/workflows/messages.js');
+  const { temporalCliPath } = require('../dist/runtime/temporal-cli.js');
+  const { startDevServer } = require('../dist/runtime/dev-server.js');
+  const dir = mkdtempSync(join(tmpdir(), 'longrun-bench-progress-'));
+  const server = await startDevServer({
+    cliPath: temporalCliPath({ quiet: true }),
+    dataDir: join(dir, 'server'),
+    port: await freePort(),
+    uiPort: 0,
+  });
+  const worker = fork(
+    fileURLToPath(import.meta.url),
+    ['--worker', '--address', server.address, '--dir', join(dir, 'worker')],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }
+  );
+  let workerStats = [];
+  worker.on('message', (m) => workerStats.push(m));
+  const stop = async () => {
+    worker.kill('SIGTERM');
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.once(signal, () => {
+      worker.kill('SIGKILL');
+      void stop().finally(() => process.exit(130));
+    });
+
+  const client = await longrun.LongrunClient.connect({
+    config: { ...longrun.loadConfig({}, dir), taskQueue: TASK_QUEUE },
+    address: server.address,
+  });
+  process.stdout.write(
+    `progress benchmark: items of ${itemMs} ms, ${seconds} s measured per row, ${values.sample} tasks polled every 200 ms\n`
+  );
+  const rows = [];
+  try {
+    for (const [round, count] of counts.entries()) {
+      const ids = Array.from({ length: count }, (_, i) => `bench-${round}-${i}`);
+      const items = Math.ceil(((seconds + 120) * 1000) / itemMs);
+      const t0 = performance.now();
+      await pool(ids, 50, (taskId) =>
+        client.start({
+          v: 1,
+          taskId,
+          agent: 'bench',
+          phases: [{ id: 'work', steps: [{ id: 'tick', action: 'bench.ticker', input: { items, itemMs } }] }],
+        })
+      );
+      // Wait until every task's step reports items.
+      for (;;) {
+        const running = await client.list({
+          state: 'executing',
+          agent: 'bench',
+          running: true,
+          limit: 10_000,
+        });
+        if (running.filter((t) => t.taskId.startsWith(`bench-${round}-`)).length === count) break;
+        await sleep(500);
+      }
+      const sampleIds = ids.slice(0, Math.min(count, Number(values.sample)));
+      await pool(sampleIds, 20, (id) => waitItems(client, id));
+      const startedS = (performance.now() - t0) / 1000;
+
+      workerStats = [];
+      const serverCpu0 = cpuSecondsOf(server.pid);
+      const wall0 = performance.now();
+      const until = wall0 + seconds * 1000;
+      const progressLatencies = [];
+      const queryLatencies = [];
+      const pollers = sampleIds.map(async (id) => {
+        let lastNote = null;
+        while (performance.now() < until) {
+          const p = await client.progress(id);
+          const seenAt = Date.now();
+          const note = p.items?.note;
+          if (note && note !== lastNote) {
+            if (lastNote !== null) progressLatencies.push(seenAt - Number(note));
+            lastNote = note;
+          }
+          await sleep(200);
+        }
+      });
+      const querier = (async () => {
+        while (performance.now() < until) {
+          const id = ids[Math.floor(Math.random() * ids.length)];
+          const t = performance.now();
+          await client.client.workflow.getHandle(id).query(progressQuery);
+          queryLatencies.push(performance.now() - t);
+          await sleep(20);
+        }
+      })();
+      await Promise.all([...pollers, querier]);
+      const serverCpu1 = cpuSecondsOf(server.pid);
+      const wallS = (performance.now() - wall0) / 1000;
+      rows.push({
+        count,
+        startedS,
+        progressP50: pct(progressLatencies, 50),
+        progressP95: pct(progressLatencies, 95),
+        progressN: progressLatencies.length,
+        queryP50: pct(queryLatencies, 50),
+        queryP99: pct(queryLatencies, 99),
+        queryN: queryLatencies.length,
+        workerCpu: workerStats.reduce((a, s) => a + s.cpuPercent, 0) / Math.max(1, workerStats.length),
+        workerRss: Math.max(...workerStats.map((s) => s.rssMb)),
+        serverCpu:
+          serverCpu0 === null || serverCpu1 === null ? null : ((serverCpu1 - serverCpu0) / wallS) * 100,
+      });
+      process.stderr.write(`  ${count} tasks measured\n`);
+      await pool(ids, 50, (id) =>
+        client.client.workflow
+          .getHandle(id)
+          .terminate('benchmark row done')
+          .catch(() => undefined)
+      );
+    }
+  } finally {
+    await client.close();
+    await stop();
+  }
+  const f = (x, digits = 0) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  process.stdout.write(
+    [
+      line([
+        'tasks',
+        'start-up s',
+        'progress p50 ms',
+        'progress p95 ms',
+        'samples',
+        'query p50 ms',
+        'query p99 ms',
+        'queries',
+        'worker CPU %',
+        'worker RSS MB',
+        'server CPU %',
+      ]),
+      line(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+      ...rows.map((r) =>
+        line([
+          r.count,
+          f(r.startedS, 1),
+          f(r.progressP50),
+          f(r.progressP95),
+          r.progressN,
+          f(r.queryP50, 1),
+          f(r.queryP99, 1),
+          r.queryN,
+          f(r.workerCpu),
+          f(r.workerRss),
+          f(r.serverCpu),
+        ])
+      ),
+    ].join('\n') + '\n'
+  );
+}
+
+async function waitItems(client, id) {
+  for (;;) {
+    const p = await client.progress(id);
+    if (p.items) return;
+    await sleep(200);
+  }
+}
