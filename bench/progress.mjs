@@ -52,10 +52,12 @@ async function runWorker() {
     input: z.object({ items: z.number().int().min(1), itemMs: z.number().int().min(1) }),
     async run(ctx, input) {
       const all = Array.from({ length: input.items }, (_, i) => i);
-      for await (const _ of ctx.checkpointed(all, () => String(Date.now()))) {
+      let done = 0;
+      for await (const item of ctx.checkpointed(all, () => String(Date.now()))) {
         await new Promise((resolve) => setTimeout(resolve, input.itemMs));
+        done = item + 1;
       }
-      return { items: input.items };
+      return { items: done };
     },
   });
   const config = { ...longrun.loadConfig({}, values.dir), taskQueue: TASK_QUEUE };
