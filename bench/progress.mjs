@@ -9,7 +9,11 @@
 // later report). Query latency is the round trip of the `progress` query alone, one at a time, on
 // random tasks. The worker's CPU and RSS come from the worker process itself, the server's CPU from /proc.
 //
-//   npm run build && node bench/progress.mjs [--tasks 1,100,1000] [--item-ms 500] [--seconds 30]
+// A row `N@MS` runs N tasks on a worker whose heartbeat cap (LONGRUN_MAX_CHECKPOINT_INTERVAL_MS) is
+// MS instead of the default 1000; each row gets a fresh worker process. Tasks not running after
+// --startup-s are left out of the row (the "running" column says how many were).
+//
+//   npm run build && node bench/progress.mjs [--tasks 1,100,1000,1000@5000] [--item-ms 500] [--seconds 30]
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,7 +26,8 @@ import { parseArgs } from 'node:util';
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
   options: {
-    tasks: { type: 'string', default: '1,100,1000' },
+    tasks: { type: 'string', default: '1,100,1000,1000@5000' },
+    'startup-s': { type: 'string', default: '180' },
     'item-ms': { type: 'string', default: '500' },
     seconds: { type: 'string', default: '30' },
     sample: { type: 'string', default: '20' },
@@ -33,9 +38,18 @@ const { values } = parseArgs({
 });
 const itemMs = Number(values['item-ms']);
 const seconds = Number(values.seconds);
-const counts = values.tasks.split(',').map(Number);
-if (!counts.every((n) => Number.isInteger(n) && n > 0))
-  throw new Error('--tasks: comma-separated positive whole numbers');
+const rowsWanted = values.tasks.split(',').map((row) => {
+  const [n, ms] = row.split('@').map(Number);
+  return { count: n, intervalMs: ms ?? 1000 };
+});
+if (
+  !rowsWanted.every(
+    (r) => Number.isInteger(r.count) && r.count > 0 && Number.isInteger(r.intervalMs) && r.intervalMs >= 10
+  )
+) {
+  throw new Error('--tasks: comma-separated rows N or N@MS (N tasks, heartbeat cap MS)');
+}
+const startupMs = Number(values['startup-s']) * 1000;
 if (!(itemMs >= 10)) throw new Error('--item-ms: at least 10');
 
 const TASK_QUEUE = 'bench-progress';
@@ -60,7 +74,7 @@ async function runWorker() {
       return { items: done };
     },
   });
-  const config = { ...longrun.loadConfig({}, values.dir), taskQueue: TASK_QUEUE };
+  const config = { ...longrun.loadConfig(process.env, values.dir), taskQueue: TASK_QUEUE };
   const connection = await NativeConnection.connect({ address: values.address });
   const { worker } = await longrun.createLongrunWorker({
     config,
@@ -74,22 +88,20 @@ async function runWorker() {
     const cpu = process.cpuUsage();
     const at = performance.now();
     const used = (cpu.user - last.cpu.user + cpu.system - last.cpu.system) / 1000;
-    process.send?.({
-      cpuPercent: (used / (at - last.at)) * 100,
-      rssMb: process.memoryUsage().rss / 1024 / 1024,
-    });
+    if (process.connected)
+      process.send?.({
+        cpuPercent: (used / (at - last.at)) * 100,
+        rssMb: process.memoryUsage().rss / 1024 / 1024,
+      });
     last = { cpu, at };
   }, 1_000).unref();
-  process.on('SIGTERM', () => worker.shutdown());
+  process.on('SIGTERM', () => {
+    worker.shutdown();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  });
   await worker.run();
   await connection.close();
   process.exit(0);
-}
-
-if (values.worker) {
-  await runWorker();
-} else {
-  await orchestrate();
 }
 
 function freePort() {
@@ -141,23 +153,36 @@ async function orchestrate() {
     port: await freePort(),
     uiPort: 0,
   });
-  const worker = fork(
-    fileURLToPath(import.meta.url),
-    ['--worker', '--address', server.address, '--dir', join(dir, 'worker')],
-    {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }
-  );
+  let worker = null;
   let workerStats = [];
-  worker.on('message', (m) => workerStats.push(m));
-  const stop = async () => {
+  const startWorker = (intervalMs, round) => {
+    worker = fork(
+      fileURLToPath(import.meta.url),
+      ['--worker', '--address', server.address, '--dir', join(dir, `worker-${round}`)],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: String(intervalMs) },
+      }
+    );
+    worker.on('message', (m) => workerStats.push(m));
+  };
+  const stopWorker = async () => {
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     worker.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
+    worker.kill('SIGKILL');
+    worker = null;
+  };
+  const stop = async () => {
+    // The worker first (it drains its steps against a live server), then the server.
+    await stopWorker();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   for (const signal of ['SIGINT', 'SIGTERM'])
     process.once(signal, () => {
-      worker.kill('SIGKILL');
+      worker?.kill('SIGKILL');
       void stop().finally(() => process.exit(130));
     });
 
@@ -170,11 +195,12 @@ async function orchestrate() {
   );
   const rows = [];
   try {
-    for (const [round, count] of counts.entries()) {
-      const ids = Array.from({ length: count }, (_, i) => `bench-${round}-${i}`);
+    for (const [round, { count, intervalMs }] of rowsWanted.entries()) {
+      startWorker(intervalMs, round);
+      const allIds = Array.from({ length: count }, (_, i) => `bench-${round}-${i}`);
       const items = Math.ceil(((seconds + 120) * 1000) / itemMs);
       const t0 = performance.now();
-      await pool(ids, 50, (taskId) =>
+      await pool(allIds, 50, (taskId) =>
         client.start({
           v: 1,
           taskId,
@@ -182,7 +208,8 @@ async function orchestrate() {
           phases: [{ id: 'work', steps: [{ id: 'tick', action: 'bench.ticker', input: { items, itemMs } }] }],
         })
       );
-      // Wait until every task's step reports items.
+      // Wait until every task is executing (or the start-up time is up: then measure those that are).
+      let ids = [];
       for (;;) {
         const running = await client.list({
           state: 'executing',
@@ -190,10 +217,11 @@ async function orchestrate() {
           running: true,
           limit: 10_000,
         });
-        if (running.filter((t) => t.taskId.startsWith(`bench-${round}-`)).length === count) break;
-        await sleep(500);
+        ids = running.map((t) => t.taskId).filter((id) => id.startsWith(`bench-${round}-`));
+        if (ids.length === count || performance.now() - t0 > startupMs) break;
+        await sleep(1_000);
       }
-      const sampleIds = ids.slice(0, Math.min(count, Number(values.sample)));
+      const sampleIds = ids.slice(0, Math.min(ids.length, Number(values.sample)));
       await pool(sampleIds, 20, (id) => waitItems(client, id));
       const startedS = (performance.now() - t0) / 1000;
 
@@ -203,15 +231,30 @@ async function orchestrate() {
       const until = wall0 + seconds * 1000;
       const progressLatencies = [];
       const queryLatencies = [];
+      let progressErrors = 0;
+      let queryErrors = 0;
       const pollers = sampleIds.map(async (id) => {
-        let lastNote = null;
+        // Every report (item) between the last one seen and the newest one became visible now: its
+        // latency is now minus its report time (interpolated between the two reports' stamped times).
+        let last = null;
         while (performance.now() < until) {
-          const p = await client.progress(id);
+          const p = await client.progress(id).catch(() => null);
           const seenAt = Date.now();
+          if (p === null) {
+            progressErrors++;
+            continue;
+          }
           const note = p.items?.note;
-          if (note && note !== lastNote) {
-            if (lastNote !== null) progressLatencies.push(seenAt - Number(note));
-            lastNote = note;
+          const done = p.items?.done;
+          if (note && done !== undefined && (last === null || done > last.done)) {
+            const at = Number(note);
+            if (last !== null) {
+              const span = done - last.done;
+              for (let k = 1; k <= span; k++) {
+                progressLatencies.push(seenAt - (last.at + ((at - last.at) * k) / span));
+              }
+            }
+            last = { done, at };
           }
           await sleep(200);
         }
@@ -220,8 +263,12 @@ async function orchestrate() {
         while (performance.now() < until) {
           const id = ids[Math.floor(Math.random() * ids.length)];
           const t = performance.now();
-          await client.client.workflow.getHandle(id).query(progressQuery);
-          queryLatencies.push(performance.now() - t);
+          try {
+            await client.client.workflow.getHandle(id).query(progressQuery);
+            queryLatencies.push(performance.now() - t);
+          } catch {
+            queryErrors++; // e.g. "query timed out before a worker could process it" (a saturated worker)
+          }
           await sleep(20);
         }
       })();
@@ -230,6 +277,8 @@ async function orchestrate() {
       const wallS = (performance.now() - wall0) / 1000;
       rows.push({
         count,
+        intervalMs,
+        running: ids.length,
         startedS,
         progressP50: pct(progressLatencies, 50),
         progressP95: pct(progressLatencies, 95),
@@ -237,6 +286,7 @@ async function orchestrate() {
         queryP50: pct(queryLatencies, 50),
         queryP99: pct(queryLatencies, 99),
         queryN: queryLatencies.length,
+        errors: progressErrors + queryErrors,
         workerCpu: workerStats.reduce((a, s) => a + s.cpuPercent, 0) / Math.max(1, workerStats.length),
         workerRss: Math.max(...workerStats.map((s) => s.rssMb)),
         serverCpu:
@@ -260,6 +310,8 @@ async function orchestrate() {
     [
       line([
         'tasks',
+        'heartbeat cap s',
+        'running',
         'start-up s',
         'progress p50 ms',
         'progress p95 ms',
@@ -267,14 +319,32 @@ async function orchestrate() {
         'query p50 ms',
         'query p99 ms',
         'queries',
+        'failed calls',
         'worker CPU %',
         'worker RSS MB',
         'server CPU %',
       ]),
-      line(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+      line([
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+        '---:',
+      ]),
       ...rows.map((r) =>
         line([
           r.count,
+          f(r.intervalMs / 1000),
+          r.running,
           f(r.startedS, 1),
           f(r.progressP50),
           f(r.progressP95),
@@ -282,6 +352,7 @@ async function orchestrate() {
           f(r.queryP50, 1),
           f(r.queryP99, 1),
           r.queryN,
+          r.errors,
           f(r.workerCpu),
           f(r.workerRss),
           f(r.serverCpu),
@@ -297,4 +368,10 @@ async function waitItems(client, id) {
     if (p.items) return;
     await sleep(200);
   }
+}
+
+if (values.worker) await runWorker();
+else {
+  await orchestrate();
+  process.exit(0);
 }
