@@ -213,6 +213,28 @@ describe('longrun CLI', () => {
     );
   });
 
+  it('draws a live progress bar on a terminal (watch under a pseudo-terminal)', async () => {
+    await longrun('start', specFile('tty', slowTask('cli-tty', 100, 20)));
+    // `script` (util-linux) gives the CLI a pseudo-terminal, so cli-progress redraws one line in place.
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'longrun.js'))} watch cli-tty --interval 200`;
+    const run = await new Promise<Run>((resolve) => {
+      execFile(
+        'script',
+        ['-qfec', command, '/dev/null'],
+        {
+          cwd: dir,
+          timeout: 90_000,
+          env: { ...process.env, TEMPORAL_ADDRESS: env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
+        },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr })
+      );
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('\x1b['); // cursor control: the bar is redrawn, not printed line by line
+    expect(run.stdout).toMatch(/█{30} 100\.0% \| completed/);
+    expect(run.stdout).toContain('cli-tty ended: completed (Temporal status COMPLETED)');
+  });
+
   it('names the bad field, the unknown id and the refused request, with distinct exit codes', async () => {
     const bad = await longrun('start', specFile('bad', { v: 1, taskId: 'bad task', phases: [] }));
     expect(bad.code).toBe(2);
