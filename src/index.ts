@@ -46,7 +46,14 @@ export type { LongrunConfig } from './runtime/config';
 export { createLongrunWorker, builtinActions } from './runtime/worker-factory';
 export { ArtifactStore, ArtifactCorruptError } from './runtime/artifact-store';
 export type { Artifacts } from './runtime/artifact-store';
-export { defineAction, actionRegistry } from './activities';
+export {
+  defineAction,
+  actionRegistry,
+  TransientError,
+  ResourceError,
+  CriticalError,
+  PermanentError,
+} from './activities';
 export type { AgentAction, StepContext, ItemCursor } from './activities';
 export { TaskSpecSchema } from './shared/spec';
 export type { TaskSpec, TaskSpecInput, PhaseSpec, StepSpec } from './shared/spec';

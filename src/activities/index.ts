@@ -7,15 +7,17 @@
  * await Worker.create({ activities, ... });
  * ```
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../runtime/artifact-store';
 import { describeHardware, type HardwareDescription } from '../runtime/hardware';
 import { FailureType } from '../shared/errors';
 import type { StepRequest, StepResult } from '../shared/step-io';
 import { issuesOf } from '../shared/validation';
 import type { ActionRegistry } from './action';
+import { kindOf, toStepFailure } from './errors';
 import { createStepContext } from './step-context';
 
 export interface ActivityDeps {
@@ -59,14 +61,22 @@ export function createActivities(deps: ActivityDeps) {
         });
       }
       const workDir = join(deps.workRoot, safeSegment(request.taskId), safeSegment(request.stepId));
-      await mkdir(workDir, { recursive: true });
+      const tempDir = join(workDir, 'tmp');
+      await mkdir(tempDir, { recursive: true });
       const ctx = createStepContext(request, {
         artifacts: deps.artifacts.withBackup(request.artifactBackup ?? false),
         workDir,
+        tempDir,
         ...(deps.progressSignalMs === undefined ? {} : { progressSignalMs: deps.progressSignalMs }),
       });
       try {
         return { output: await action.run(ctx, parsed.data) };
+      } catch (err) {
+        // Cancellation and failures already typed (by longrun or the action) pass through as they are.
+        if (err instanceof TemporalFailure) throw err;
+        if (kindOf(err) === 'resource')
+          await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+        throw toStepFailure(err, request.stepId, Context.current().info.attempt);
       } finally {
         ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it
       }
@@ -78,3 +88,4 @@ export type LongrunActivities = ReturnType<typeof createActivities>;
 export { defineAction, actionRegistry } from './action';
 export type { AgentAction, ActionRegistry } from './action';
 export type { StepContext, ItemCursor } from './step-context';
+export { TransientError, ResourceError, CriticalError, PermanentError } from './errors';

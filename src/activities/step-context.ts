@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import type { Artifacts } from '../runtime/artifact-store';
 import {
@@ -34,6 +35,11 @@ export interface StepContext<Cursor = unknown> {
   readonly context: Readonly<Record<string, unknown>>;
   /** A scratch folder private to this task and step, kept across attempts on the same machine. */
   readonly workDir: string;
+  /**
+   * Temporary files of this step (inside `workDir`): emptied when the step fails for lack of a
+   * resource (disk full, out of memory) before it is retried. Keep nothing here you cannot recreate.
+   */
+  readonly tempDir: string;
   /** Records `cursor` as the step's checkpoint (sent to the server at the durability level's cadence). */
   checkpoint(cursor: Cursor, done?: number, total?: number | null, note?: string): void;
   /** Reports item progress without moving the cursor. */
@@ -69,6 +75,8 @@ export const KEEPALIVE_MS = 1_000;
 export interface StepContextDeps {
   artifacts: Artifacts;
   workDir: string;
+  /** @default `<workDir>/tmp` */
+  tempDir?: string;
   /**
    * How often the step reports its item progress to the workflow (a signal, so the `progress` query,
    * the Web UI's current details and the `LongrunProgress` search attribute follow a long step); 0
@@ -161,6 +169,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     artifacts: deps.artifacts,
     context: request.context ?? {},
     workDir: deps.workDir,
+    tempDir: deps.tempDir ?? join(deps.workDir, 'tmp'),
     checkpoint(next, done = last.done, total = last.total, note) {
       cursor = next;
       last = { cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
