@@ -62,6 +62,7 @@ import {
   progressQuery,
   resultQuery,
   resumeUpdate,
+  CANCELLED_RESULT_MEMO,
   type LongTaskResult,
 } from './workflows/long-task';
 import type { LifecycleView, PartialResult } from './workflows/messages';
@@ -547,6 +548,10 @@ export class LongrunClient {
       );
     } catch (err) {
       if (!(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
+      // The workflow leaves its partial result in its memo; tasks from before that are asked by query.
+      const description = await this.client.workflow.getHandle(taskId).describe();
+      const memo = description.memo?.[CANCELLED_RESULT_MEMO];
+      if (memo && typeof memo === 'object') return memo as LongTaskResult;
       const [partial, lifecycle] = await Promise.all([
         this.query(taskId, resultQuery),
         this.query(taskId, lifecycleQuery),

@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   classifyFailure,
   FAILURE_TYPE_OF_KIND,
+  CRITICAL_ATTEMPTS,
   RESOURCE_RETRY_DELAY_MS,
   type FailureKind,
 } from '../shared/failures';
@@ -98,7 +99,8 @@ export function toStepFailure(err: unknown, stepId: string, attempt: number): Ap
   return ApplicationFailure.create({
     type: FAILURE_TYPE_OF_KIND[kind],
     message: `step ${stepId} (${kind}): ${message}`,
-    nonRetryable: kind === 'permanent',
+    // Critical failures get a few attempts, then the workflow rolls back to a checkpoint.
+    nonRetryable: kind === 'permanent' || (kind === 'critical' && attempt >= CRITICAL_ATTEMPTS),
     ...(nextRetryDelay === undefined ? {} : { nextRetryDelay }),
     details: [{ kind, attempt, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) }],
     ...(err instanceof Error ? { cause: err } : {}),

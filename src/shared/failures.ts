@@ -157,3 +157,27 @@ export function recoveryDecision(failure: StepFailure): RecoveryDecision {
   if (failure.kind === 'critical' && failure.hasCheckpoint && failure.rollbacks === 0) return 'rollback';
   return 'fail';
 }
+
+/** A critical failure is retried this many attempts in all, then the workflow decides (rollback). */
+export const CRITICAL_ATTEMPTS = 3;
+
+/** The kind of a longrun failure type (`ApplicationFailure.type`), or null for any other type. */
+export function kindOfFailureType(type: string | null | undefined): FailureKind | null {
+  for (const kind of FAILURE_KINDS) if (type === FAILURE_TYPE_OF_KIND[kind]) return kind;
+  return null;
+}
+
+/** One entry of a task's failure history (`failures` query). */
+export interface FailureRecord {
+  /** Epoch ms (workflow time). */
+  at: number;
+  stepId: string;
+  kind: FailureKind;
+  message: string;
+  /** The attempt that failed last, when the step reported it. */
+  attempt: number | null;
+  decision: RecoveryDecision;
+}
+
+/** Failure records kept in the task's state (the newest). */
+export const FAILURE_LOG_LIMIT = 50;

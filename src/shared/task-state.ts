@@ -1,5 +1,6 @@
 import type { ActivityEntry } from './activity-log';
 import type { CheckpointRecord } from './checkpoints';
+import type { FailureRecord } from './failures';
 import type { HardwareProfile } from './durability';
 import type { LifecycleRecord } from './lifecycle';
 import type { ProgressSample } from './samples';
@@ -32,4 +33,10 @@ export interface CarriedState {
   activity?: ActivityEntry[];
   /** The deadline as extended, epoch ms; null without one; absent: the spec's. */
   deadlineAt?: number | null;
+  /** Failure history, newest last (at most 50). */
+  failures?: FailureRecord[];
+  /** Rollbacks each step has caused (a critical failure rolls back once). */
+  rollbacks?: Record<string, number>;
+  /** Non-critical steps skipped after failing. */
+  skipped?: string[];
 }

@@ -14,6 +14,7 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +31,13 @@ import {
 } from '../shared/control';
 import { durabilityPolicy, type DurabilityPolicy } from '../shared/durability';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../shared/errors';
+import {
+  FAILURE_LOG_LIMIT,
+  kindOfFailureType,
+  recoveryDecision,
+  type FailureKind,
+  type FailureRecord,
+} from '../shared/failures';
 import { durations, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
 import {
   currentDetailsMarkdown,
@@ -69,6 +77,7 @@ import {
   checkpointsQuery,
   extendSignal,
   extendUpdate,
+  failuresQuery,
   lifecycleQuery,
   logsQuery,
   pauseSignal,
@@ -110,6 +119,8 @@ export interface LongTaskResult {
   /** Workflow runs the task took (continue-as-new starts a new run). */
   runs: number;
   stepsCompleted: number;
+  /** Non-critical steps that failed and were skipped. */
+  skipped?: string[];
   /** Why it was cancelled, for a cancelled task. */
   reason?: string;
 }
@@ -134,6 +145,9 @@ function cursorOf(err: ActivityFailure): unknown {
         : undefined;
   return isStepHeartbeat(details) && details.cursor !== null ? details.cursor : undefined;
 }
+
+/** Memo key holding the partial result of a task that ended Canceled. */
+export const CANCELLED_RESULT_MEMO = 'longrunCancelledResult';
 
 /** The cursor a stopped `longrun.wait` step keeps: how much of its wait is left. */
 interface WaitCursor {
@@ -344,6 +358,9 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     }),
     { description: 'Lifecycle state, transition log, total and active time, progress history' }
   );
+  setHandler(failuresQuery, () => state.failures ?? [], {
+    description: 'Failure history: step, kind, message, attempt, time, decision (skip, rollback, fail)',
+  });
   setHandler(logsQuery, () => state.activity ?? [], {
     description: 'The activity log: steps, checkpoints, milestones, errors, control requests (latest 100)',
   });
@@ -696,7 +713,9 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     );
     publish();
     const stepStartedAt = now();
-    let output: Record<string, unknown>;
+    let output: Record<string, unknown> | undefined;
+    let skippedThisStep = false;
+    let failedWith: unknown;
     try {
       output = await runStoppable(planned, stepInput);
     } catch (err) {
@@ -713,13 +732,68 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       if (!(err instanceof ActivityFailure)) throw err;
       const cursor = cursorOf(err);
       if (cursor !== undefined) state.cursors[step.id] = cursor;
-      error = `step ${step.id} failed: ${failureMessage(err)}`;
+      // The step's attempts are behind it: skip it, roll back to a checkpoint, or stop (seed 001).
+      const cause = err.cause;
+      const kind: FailureKind =
+        cause instanceof ApplicationFailure
+          ? (kindOfFailureType(cause.type) ?? 'permanent')
+          : cause instanceof TimeoutFailure
+            ? 'transient'
+            : 'permanent';
+      const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+      const attempt =
+        typeof detail === 'object' &&
+        detail !== null &&
+        typeof (detail as { attempt?: unknown }).attempt === 'number'
+          ? (detail as { attempt: number }).attempt
+          : null;
+      const target = [...state.checkpoints].reverse().find((c) => c.stepIndex <= state.nextStep);
+      const rollbacks = state.rollbacks?.[step.id] ?? 0;
+      const decision = recoveryDecision({
+        kind,
+        critical: step.critical,
+        hasCheckpoint: target !== undefined,
+        rollbacks,
+      });
+      failedWith = err;
+      const message = failureMessage(err);
+      const record: FailureRecord = { at: now(), stepId: step.id, kind, message, attempt, decision };
+      state.failures = [...(state.failures ?? []), record].slice(-FAILURE_LOG_LIMIT);
+      if (decision === 'skip') {
+        note('error', `step ${step.id} skipped (not critical) after a ${kind} failure: ${message}`, step.id);
+        state.skipped = [...(state.skipped ?? []), step.id];
+        skippedThisStep = true;
+      } else if (decision === 'rollback' && target !== undefined) {
+        note('error', `step ${step.id}: ${kind} failure, rolling back to ${target.id}: ${message}`, step.id);
+        state.rollbacks = { ...state.rollbacks, [step.id]: rollbacks + 1 };
+        state.nextStep = target.stepIndex;
+        state.stepsCompleted = Math.min(state.stepsCompleted, target.stepIndex);
+        state.cursors =
+          target.stepId !== null && target.cursor !== null ? { [target.stepId]: target.cursor } : {};
+        items = null;
+        publish();
+        continue;
+      }
+    }
+    if (skippedThisStep) {
+      delete state.cursors[step.id];
+      items = null;
+      state.nextStep++;
+      state.stepsCompleted++;
+      stepsThisRun++;
+      const next = steps[state.nextStep];
+      if (!next || next.phase !== phase) recordCheckpoint('phase', `end of phase ${phase.id}`);
+      continue;
+    }
+    if (output === undefined) {
+      const message = state.failures?.[state.failures.length - 1]?.message ?? 'step failed';
+      error = `step ${step.id} failed: ${message}`;
       note('error', error, step.id);
       recordCheckpoint('recovery', `retry point: step ${step.id} failed`);
       move('failed', error);
       publish();
       log.error('step failed', { taskId: spec.taskId, stepId: step.id, error });
-      throw err;
+      throw failedWith as Error;
     }
 
     if (keepOutputs.has(step.id)) state.outputs[step.id] = output;
@@ -762,6 +836,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       activeMs: times.activeMs,
       runs: state.run,
       stepsCompleted: state.stepsCompleted,
+      ...(state.skipped?.length ? { skipped: state.skipped } : {}),
       ...(reason === undefined ? {} : { reason }),
     };
   }
@@ -783,7 +858,12 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     if (!cancelRequestedByServer && request.via === 'update') {
       await CancellationScope.nonCancellable(() => condition(() => cancelRequestedByServer, '10 seconds'));
     }
-    if (cancelRequestedByServer) throw new CancelledFailure(request.reason);
-    return resultOf('cancelled', request.reason);
+    const result = resultOf('cancelled', request.reason);
+    if (cancelRequestedByServer) {
+      // A Canceled workflow carries no result: the memo keeps it, readable without a worker.
+      upsertMemo({ [CANCELLED_RESULT_MEMO]: result });
+      throw new CancelledFailure(request.reason);
+    }
+    return result;
   }
 }

@@ -7,6 +7,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ActivityEntry } from '../shared/activity-log';
 import type { CheckpointRecord } from '../shared/checkpoints';
+import type { FailureRecord } from '../shared/failures';
 import type {
   CancelRequest,
   CheckpointRequest,
@@ -32,6 +33,9 @@ export interface LifecycleView extends LifecycleRecord, Durations {
 }
 /** The lifecycle state, the transition log, total/active durations and the progress history. */
 export const lifecycleQuery = defineQuery<LifecycleView>('lifecycle');
+
+/** The failure history: step, kind, message, attempt, time and the decision taken (latest 50). */
+export const failuresQuery = defineQuery<FailureRecord[]>('failures');
 
 /** The task's activity log, oldest first (the latest 100 entries). */
 export const logsQuery = defineQuery<ActivityEntry[]>('logs');

@@ -1,6 +1,6 @@
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { defineAction } from '../../src/activities';
+import { CriticalError, defineAction, PermanentError, TransientError } from '../../src/activities';
 
 /** Appends its label (and one line per item) to a ledger file: an outside record of what ran. */
 export const tallyAction = defineAction({
@@ -51,4 +51,38 @@ export const slowAction = defineAction({
   },
 });
 
-export const testActions = [tallyAction, gateAction, slowAction];
+/**
+ * Fails its first `failures` calls (counted in a file, across attempts and schedules) with an error
+ * of `kind`, then appends its label to the ledger.
+ */
+export const flakyAction = defineAction({
+  name: 'test.flaky',
+  description: 'Fail a number of times, then succeed',
+  input: z.object({
+    ledger: z.string(),
+    label: z.string(),
+    counter: z.string(),
+    failures: z.number().int().min(0),
+    kind: z.enum(['transient', 'critical', 'permanent']),
+    retryAfterMs: z.number().int().optional(),
+  }),
+  async run(_ctx, input) {
+    const calls = existsSync(input.counter) ? Number(readFileSync(input.counter, 'utf8')) : 0;
+    writeFileSync(input.counter, String(calls + 1));
+    appendFileSync(input.ledger, `${input.label}@${Date.now()}\n`);
+    await Promise.resolve();
+    if (calls < input.failures) {
+      const message = `${input.kind} failure ${calls + 1} of ${input.failures}`;
+      if (input.kind === 'transient') {
+        throw new TransientError(
+          message,
+          input.retryAfterMs === undefined ? {} : { retryAfterMs: input.retryAfterMs }
+        );
+      }
+      throw input.kind === 'critical' ? new CriticalError(message) : new PermanentError(message);
+    }
+    return { label: input.label, calls: calls + 1 };
+  },
+});
+
+export const testActions = [tallyAction, gateAction, slowAction, flakyAction];
