@@ -137,10 +137,16 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       ...(last.note === undefined ? {} : { note: last.note }),
     };
     const { workflowId } = activity.info.workflowExecution ?? { workflowId: request.taskId };
-    activity.client.workflow
-      .getHandle(workflowId)
-      .signal(stepProgressSignal, payload)
-      .catch(() => undefined); // progress reports never hold up or fail a step
+    // Progress reports never hold up, fail or crash a step: no client (a test double), a closed
+    // connection or a finished workflow only mean this report is lost.
+    try {
+      activity.client.workflow
+        .getHandle(workflowId)
+        .signal(stepProgressSignal, payload)
+        .catch(() => undefined);
+    } catch {
+      // no client available
+    }
   };
   const progressSignalMs = deps.progressSignalMs ?? 30_000;
   const reporter = progressSignalMs > 0 ? setInterval(report, progressSignalMs).unref() : undefined;

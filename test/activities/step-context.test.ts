@@ -41,6 +41,19 @@ describe('StepContext.checkpointed', () => {
     expect(beats.at(-1)).toMatchObject({ done: 3, total: 3 });
   });
 
+  it('keeps heartbeating the same details while the action reports nothing, and survives a lost progress report', async () => {
+    const env = new MockActivityEnvironment(); // no Temporal client: the workflow report cannot be sent
+    const beats = recordHeartbeats(env);
+    await env.run(async () => {
+      const ctx = createStepContext(request, { artifacts, workDir: dir, progressSignalMs: 50 });
+      ctx.checkpoint({ next: 7 }, 7, 10);
+      await new Promise((r) => setTimeout(r, 1_300));
+      ctx.dispose();
+    });
+    expect(beats.length).toBeGreaterThanOrEqual(2); // the checkpoint, then a keep-alive a second later
+    expect(beats.every((b) => (b.cursor as { next: number }).next === 7 && b.done === 7)).toBe(true);
+  });
+
   it('flushes the latest checkpoint at once when asked (a failing step)', async () => {
     const env = new MockActivityEnvironment();
     const beats = recordHeartbeats(env);
