@@ -3,42 +3,17 @@
  * worker runs in this process (with the slow test action), the CLI in child processes.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { TaskSummary } from '../../src/client';
 import type { TaskProgress } from '../../src/shared/progress';
-import { inProcessWorker, startDevServerEnv } from '../support/temporal';
+import { useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
 import { waitFor } from '../support/worker-process';
 
 const ROOT = join(__dirname, '..', '..');
 const TASK_QUEUE = 'cli-test';
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-cli-'));
-  ({ worker } = await inProcessWorker({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    actions: testActions,
-    dir,
-  }));
-  running = worker.run();
-});
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useWorkerEnv({ taskQueue: TASK_QUEUE, actions: testActions });
 
 interface Run {
   code: number;
@@ -53,9 +28,9 @@ function longrun(...args: string[]): Promise<Run> {
       process.execPath,
       [join(ROOT, 'bin', 'longrun.js'), ...args],
       {
-        cwd: dir,
+        cwd: t.dir,
         timeout: 90_000,
-        env: { ...process.env, TEMPORAL_ADDRESS: env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
+        env: { ...process.env, TEMPORAL_ADDRESS: t.env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -66,13 +41,13 @@ function longrun(...args: string[]): Promise<Run> {
 }
 
 function specFile(name: string, spec: unknown): string {
-  const path = join(dir, `${name}.json`);
+  const path = join(t.dir, `${name}.json`);
   writeFileSync(path, JSON.stringify(spec));
   return path;
 }
 
 function slowTask(taskId: string, items: number, itemMs: number) {
-  const ledger = join(dir, `${taskId}.ledger`);
+  const ledger = join(t.dir, `${taskId}.ledger`);
   return {
     v: 1,
     taskId,
@@ -222,9 +197,9 @@ describe('longrun CLI', () => {
         'script',
         ['-qfec', command, '/dev/null'],
         {
-          cwd: dir,
+          cwd: t.dir,
           timeout: 90_000,
-          env: { ...process.env, TEMPORAL_ADDRESS: env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
+          env: { ...process.env, TEMPORAL_ADDRESS: t.env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
         },
         (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr })
       );

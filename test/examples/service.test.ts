@@ -2,48 +2,28 @@
  * The example service (examples/service.ts), which imports only the package: real HTTP on loopback,
  * a real dev server and worker behind it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { LongrunClient, type TaskProgress } from 'longrun';
+import type { TaskProgress } from 'longrun';
 import { createTaskService } from '../../examples/service';
-import { inProcessWorker, startDevServerEnv } from '../support/temporal';
+import { useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
 import { waitFor } from '../support/worker-process';
 
 const TASK_QUEUE = 'service-test';
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
+const t = useWorkerEnv({ taskQueue: TASK_QUEUE, actions: testActions });
 let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-service-'));
-  ({ worker } = await inProcessWorker({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    actions: testActions,
-    dir,
-  }));
-  running = worker.run();
-  server = createTaskService(new LongrunClient(env.client, TASK_QUEUE));
+  server = createTaskService(t.longrun);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function call(
@@ -61,7 +41,7 @@ async function call(
 
 describe('example task service', () => {
   it('starts, pauses, resumes and streams a task over HTTP, with 400/404/409 for bad requests', async () => {
-    const ledger = join(dir, 'svc.ledger');
+    const ledger = join(t.dir, 'svc.ledger');
     const spec = {
       v: 1,
       taskId: 'svc-1',

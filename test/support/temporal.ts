@@ -1,4 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   bundleWorkflowCode,
@@ -8,6 +10,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { actionRegistry, createActivities, type AgentAction } from '../../src/activities';
+import { LongrunClient } from '../../src/client';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
@@ -58,4 +61,49 @@ export async function inProcessWorker(opts: {
     ...opts.workerOptions,
   });
   return { worker, artifacts };
+}
+
+export interface WorkerEnv {
+  env: TestWorkflowEnvironment;
+  worker: Worker;
+  /** A temporary folder for ledgers, artifacts and scratch files, removed afterwards. */
+  dir: string;
+  /** The typed client on this server and task queue. */
+  longrun: LongrunClient;
+}
+
+/**
+ * Registers beforeAll/afterAll for a test file: a dev server, an in-process worker running on
+ * `taskQueue` with `actions`, a temporary folder and a client. Fields are filled in by beforeAll.
+ */
+export function useWorkerEnv(opts: {
+  taskQueue: string;
+  actions: AgentAction[];
+  serverArgs?: string[];
+  progressSignalMs?: number;
+  workerOptions?: Partial<WorkerOptions>;
+}): WorkerEnv {
+  const ctx = {} as WorkerEnv;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    ctx.env = await startDevServerEnv(opts.serverArgs);
+    ctx.dir = mkdtempSync(join(tmpdir(), `longrun-${opts.taskQueue}-`));
+    ({ worker: ctx.worker } = await inProcessWorker({
+      connection: ctx.env.nativeConnection,
+      taskQueue: opts.taskQueue,
+      actions: opts.actions,
+      dir: ctx.dir,
+      ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
+      ...(opts.workerOptions === undefined ? {} : { workerOptions: opts.workerOptions }),
+    }));
+    running = ctx.worker.run();
+    ctx.longrun = new LongrunClient(ctx.env.client, opts.taskQueue);
+  });
+  afterAll(async () => {
+    ctx.worker?.shutdown();
+    await running;
+    await ctx.env?.teardown();
+    if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
 }

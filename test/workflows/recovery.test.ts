@@ -3,44 +3,16 @@
  * a failing non-critical step skipped, a critical failure rolled back to the latest checkpoint once,
  * a permanent failure stopping the task at once; the `failures` query records each decision.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { LongrunClient } from '../../src/client';
 import type { FailureRecord } from '../../src/shared/failures';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { failuresQuery } from '../../src/workflows/messages';
-import { inProcessWorker, startDevServerEnv } from '../support/temporal';
+import { useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
 
 const TASK_QUEUE = 'recovery-test';
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
-let longrun: LongrunClient;
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-recovery-'));
-  ({ worker } = await inProcessWorker({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    actions: testActions,
-    dir,
-  }));
-  running = worker.run();
-  longrun = new LongrunClient(env.client, TASK_QUEUE);
-});
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useWorkerEnv({ taskQueue: TASK_QUEUE, actions: testActions });
 
 const lines = (path: string) =>
   existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
@@ -56,9 +28,9 @@ function flaky(
     id,
     action: 'test.flaky',
     input: {
-      ledger: join(dir, `${taskId}.ledger`),
+      ledger: join(t.dir, `${taskId}.ledger`),
       label: id,
-      counter: join(dir, `${taskId}-${id}.count`),
+      counter: join(t.dir, `${taskId}-${id}.count`),
       failures,
       kind,
       ...extra,
@@ -68,11 +40,11 @@ function flaky(
 const tally = (taskId: string, id: string) => ({
   id,
   action: 'test.tally',
-  input: { ledger: join(dir, `${taskId}.ledger`), label: id },
+  input: { ledger: join(t.dir, `${taskId}.ledger`), label: id },
 });
 
 async function failures(taskId: string): Promise<FailureRecord[]> {
-  return env.client.workflow.getHandle(taskId).query(failuresQuery);
+  return t.env.client.workflow.getHandle(taskId).query(failuresQuery);
 }
 
 describe('recovery strategies', () => {
@@ -84,12 +56,12 @@ describe('recovery strategies', () => {
       durability: 'high',
       phases: [{ id: 'p', steps: [flaky('transient', 'call', 'transient', 2, { retryAfterMs: 1_500 })] }],
     };
-    await longrun.start(spec);
-    expect(await longrun.result('transient')).toMatchObject({
+    await t.longrun.start(spec);
+    expect(await t.longrun.result('transient')).toMatchObject({
       state: 'completed',
       outputs: { call: { calls: 3 } },
     });
-    const times = lines(join(dir, 'transient.ledger')).map((l) => Number(l.split('@')[1]));
+    const times = lines(join(t.dir, 'transient.ledger')).map((l) => Number(l.split('@')[1]));
     expect(times).toHaveLength(3);
     expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(1_400); // not the 0.5 s backoff
     expect((times[2] as number) - (times[1] as number)).toBeGreaterThanOrEqual(1_400);
@@ -112,15 +84,15 @@ describe('recovery strategies', () => {
         },
       ],
     };
-    await longrun.start(spec);
-    const result = await longrun.result('skip');
+    await t.longrun.start(spec);
+    const result = await t.longrun.result('skip');
     expect(result).toMatchObject({ state: 'completed', skipped: ['optional'], stepsCompleted: 3 });
-    expect(lines(join(dir, 'skip.ledger')).map((l) => l.split('@')[0])).toEqual(['a', 'optional', 'c']); // permanent: one attempt
+    expect(lines(join(t.dir, 'skip.ledger')).map((l) => l.split('@')[0])).toEqual(['a', 'optional', 'c']); // permanent: one attempt
     expect(await failures('skip')).toEqual([
       expect.objectContaining({ stepId: 'optional', kind: 'permanent', attempt: 1, decision: 'skip' }),
     ]);
     expect(
-      (await longrun.logs('skip')).some((e) =>
+      (await t.longrun.logs('skip')).some((e) =>
         e.message.startsWith('step optional skipped (not critical) after a permanent failure')
       )
     ).toBe(true);
@@ -138,10 +110,10 @@ describe('recovery strategies', () => {
         { id: 'two', steps: [tally('rollback', 'b'), flaky('rollback', 'index', 'critical', 3)] },
       ],
     };
-    await longrun.start(spec);
-    expect(await longrun.result('rollback')).toMatchObject({ state: 'completed', stepsCompleted: 3 });
+    await t.longrun.start(spec);
+    expect(await t.longrun.result('rollback')).toMatchObject({ state: 'completed', stepsCompleted: 3 });
     // a ran once; the rollback to the end of phase one ran b again.
-    expect(lines(join(dir, 'rollback.ledger')).map((l) => l.split('@')[0])).toEqual([
+    expect(lines(join(t.dir, 'rollback.ledger')).map((l) => l.split('@')[0])).toEqual([
       'a',
       'b',
       'index',
@@ -166,13 +138,13 @@ describe('recovery strategies', () => {
         { id: 'two', steps: [flaky('stop', 'index', 'critical', 99)] },
       ],
     };
-    await longrun.start(spec);
-    await expect(longrun.result('stop')).rejects.toThrow();
+    await t.longrun.start(spec);
+    await expect(t.longrun.result('stop')).rejects.toThrow();
     const recorded = await failures('stop');
     expect(recorded.map((f) => f.decision)).toEqual(['rollback', 'fail']);
-    const progress = await longrun.progress('stop');
+    const progress = await t.longrun.progress('stop');
     expect(progress.state).toBe('failed');
     expect(progress.error).toBe('step index failed: critical failure 6 of 99');
-    expect((await longrun.checkpoints('stop')).pop()).toMatchObject({ type: 'recovery', stepId: 'index' });
+    expect((await t.longrun.checkpoints('stop')).pop()).toMatchObject({ type: 'recovery', stepId: 'index' });
   });
 });

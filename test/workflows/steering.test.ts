@@ -3,48 +3,20 @@
  * cancel with partial results, extend, signals, rejected requests, item progress with velocity and
  * ETA, list filters and watch.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { InvalidTransitionError, LongrunClient, UnknownTaskError } from '../../src/client';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { ValidationError } from '../../src/shared/validation';
 import { extendUpdate, pauseSignal, progressQuery, resumeSignal } from '../../src/workflows/messages';
-import { inProcessWorker, startDevServerEnv } from '../support/temporal';
+import { useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
 import { waitFor } from '../support/worker-process';
 
 const TASK_QUEUE = 'steering-test';
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
-let longrun: LongrunClient;
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-steering-'));
-  ({ worker } = await inProcessWorker({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    actions: testActions,
-    dir,
-    progressSignalMs: 500,
-  }));
-  running = worker.run();
-  longrun = new LongrunClient(env.client, TASK_QUEUE);
-});
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useWorkerEnv({ taskQueue: TASK_QUEUE, actions: testActions, progressSignalMs: 500 });
 
 function ledgerLines(path: string): string[] {
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
@@ -79,17 +51,17 @@ function slowSpec(
 const itemsDone = (lines: string[], label: string) => lines.filter((l) => l.startsWith(`${label}:`));
 
 describe('pause and resume', () => {
-  const ledger = () => join(dir, 'pause.ledger');
+  const ledger = () => join(t.dir, 'pause.ledger');
 
   it('pauses mid-step within seconds, keeps the cursor, and resumes from it without redoing items', async () => {
-    await longrun.start(slowSpec('pause', ledger(), 300, 20));
+    await t.longrun.start(slowSpec('pause', ledger(), 300, 20));
     await waitFor(
       '30 items',
-      async () => ((await longrun.progress('pause')).items?.done ?? 0) >= 30 || undefined
+      async () => ((await t.longrun.progress('pause')).items?.done ?? 0) >= 30 || undefined
     );
 
     const asked = Date.now();
-    const paused = await longrun.pause('pause', { reason: 'look at the results' });
+    const paused = await t.longrun.pause('pause', { reason: 'look at the results' });
     const pauseMs = Date.now() - asked;
     expect(paused.state).toBe('paused');
     expect(pauseMs).toBeLessThan(5_000);
@@ -101,25 +73,25 @@ describe('pause and resume', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(itemsDone(ledgerLines(ledger()), 'b')).toHaveLength(atPause);
 
-    const logs = await longrun.logs('pause');
+    const logs = await t.longrun.logs('pause');
     const pausedEntry = logs.find((e) => e.message.startsWith('paused at step b'));
     expect(pausedEntry?.message).toMatch(new RegExp(`cursor \\{"next":${atPause}\\}`));
     expect(logs.some((e) => e.message === 'pause requested: look at the results')).toBe(true);
 
-    const resumed = await longrun.resume('pause');
+    const resumed = await t.longrun.resume('pause');
     expect(resumed.state).toBe('executing');
-    const result = await longrun.result('pause');
+    const result = await t.longrun.result('pause');
     expect(result.state).toBe('completed');
 
     // Every item exactly once, in order: the new schedule of step b started at the saved cursor.
     const b = itemsDone(ledgerLines(ledger()), 'b');
     expect(b).toEqual(Array.from({ length: 300 }, (_, i) => `b:${i}`));
     expect(ledgerLines(ledger()).filter((l) => l === 'c')).toHaveLength(1);
-    const after = await longrun.logs('pause');
+    const after = await t.longrun.logs('pause');
     expect(
       after.some((e) => e.message === `step 2/3 b (test.slow) resumed from cursor {"next":${atPause}}`)
     ).toBe(true);
-    const lifecycle = await longrun.lifecycle('pause');
+    const lifecycle = await t.longrun.lifecycle('pause');
     expect(lifecycle.transitions.map((t) => t.to)).toEqual(
       expect.arrayContaining(['paused', 'resuming', 'executing', 'completed'])
     );
@@ -129,34 +101,34 @@ describe('pause and resume', () => {
   });
 
   it('rejects invalid transitions and bad payloads, changing nothing', async () => {
-    await expect(longrun.pause('pause')).rejects.toThrow(InvalidTransitionError);
-    await expect(longrun.pause('pause')).rejects.toThrow(
+    await expect(t.longrun.pause('pause')).rejects.toThrow(InvalidTransitionError);
+    await expect(t.longrun.pause('pause')).rejects.toThrow(
       'task "pause" rejected pause: the task is completed'
     );
-    await expect(longrun.resume('no-such-task')).rejects.toThrow(UnknownTaskError);
+    await expect(t.longrun.resume('no-such-task')).rejects.toThrow(UnknownTaskError);
 
-    const ledger2 = join(dir, 'reject.ledger');
-    await longrun.start(slowSpec('reject', ledger2, 2_000, 20));
+    const ledger2 = join(t.dir, 'reject.ledger');
+    await t.longrun.start(slowSpec('reject', ledger2, 2_000, 20));
     await waitFor(
       'step b',
-      async () => ((await longrun.progress('reject')).items?.done ?? 0) >= 5 || undefined
+      async () => ((await t.longrun.progress('reject')).items?.done ?? 0) >= 5 || undefined
     );
-    await expect(longrun.resume('reject')).rejects.toThrow(
+    await expect(t.longrun.resume('reject')).rejects.toThrow(
       'task "reject" rejected resume: the task is executing, not paused; only a paused task can be resumed'
     );
     // Checked in the client first (field and rule), so nothing is sent.
-    await expect(longrun.extend('reject', { by: '-5m' })).rejects.toThrow(ValidationError);
-    await expect(longrun.extend('reject', { by: '-5m' })).rejects.toThrow(
+    await expect(t.longrun.extend('reject', { by: '-5m' })).rejects.toThrow(ValidationError);
+    await expect(t.longrun.extend('reject', { by: '-5m' })).rejects.toThrow(
       'invalid extend request: by: must be a positive duration (got "-5m")'
     );
-    await expect(longrun.pause('reject', { reason: 'x'.repeat(600) })).rejects.toThrow(
+    await expect(t.longrun.pause('reject', { reason: 'x'.repeat(600) })).rejects.toThrow(
       'reason: must be at most 500 characters'
     );
 
-    await longrun.pause('reject');
-    await expect(longrun.pause('reject')).rejects.toThrow('the task is already paused');
+    await t.longrun.pause('reject');
+    await expect(t.longrun.pause('reject')).rejects.toThrow('the task is already paused');
     // The workflow's own validators refuse what a raw Temporal client sends, and leave no trace in history.
-    const handle = env.client.workflow.getHandle('reject');
+    const handle = t.env.client.workflow.getHandle('reject');
     const before = (await handle.fetchHistory()).events?.length;
     const refusal = async (payload: unknown): Promise<string> => {
       const err: unknown = await handle
@@ -171,12 +143,12 @@ describe('pause and resume', () => {
       'until: must be an ISO 8601 date-time with offset; extend: give exactly one of "by" (a duration) and "until" (a date-time)'
     );
     expect((await handle.fetchHistory()).events?.length).toBe(before);
-    expect((await longrun.progress('reject')).state).toBe('paused');
+    expect((await t.longrun.progress('reject')).state).toBe('paused');
 
     // Cancel a paused task: it ends cancelled, with the step's cursor in the final checkpoint.
-    const cancelled = await longrun.cancel('reject', { reason: 'not needed' });
+    const cancelled = await t.longrun.cancel('reject', { reason: 'not needed' });
     expect(cancelled.state).toBe('cancelled');
-    const final = (await longrun.checkpoints('reject')).pop();
+    const final = (await t.longrun.checkpoints('reject')).pop();
     expect(final?.label).toBe('final checkpoint: cancelled during step b');
     expect(final?.cursor).toEqual({ next: expect.any(Number) });
   });
@@ -184,53 +156,53 @@ describe('pause and resume', () => {
 
 describe('cancel', () => {
   it('cancels gracefully mid-step: final checkpoint, partial results, state cancelled, Temporal status Canceled', async () => {
-    const ledger = join(dir, 'cancel.ledger');
-    await longrun.start(slowSpec('cancel', ledger, 2_000, 10));
+    const ledger = join(t.dir, 'cancel.ledger');
+    await t.longrun.start(slowSpec('cancel', ledger, 2_000, 10));
     await waitFor(
       '20 items',
-      async () => ((await longrun.progress('cancel')).items?.done ?? 0) >= 20 || undefined
+      async () => ((await t.longrun.progress('cancel')).items?.done ?? 0) >= 20 || undefined
     );
 
-    const progress = await longrun.cancel('cancel', { reason: 'budget exhausted' });
+    const progress = await t.longrun.cancel('cancel', { reason: 'budget exhausted' });
     expect(progress.state).toBe('cancelled');
-    const description = await env.client.workflow.getHandle('cancel').describe();
+    const description = await t.env.client.workflow.getHandle('cancel').describe();
     await waitFor('closed', async () =>
-      (await env.client.workflow.getHandle('cancel').describe()).status.name === 'CANCELLED'
+      (await t.env.client.workflow.getHandle('cancel').describe()).status.name === 'CANCELLED'
         ? true
         : undefined
     );
     expect(['RUNNING', 'CANCELLED']).toContain(description.status.name);
 
-    const result = await longrun.result('cancel');
+    const result = await t.longrun.result('cancel');
     expect(result).toMatchObject({
       state: 'cancelled',
       reason: 'budget exhausted',
       stepsCompleted: 1,
       outputs: { a: { label: 'a', items: 0 } },
     });
-    const final = (await longrun.checkpoints('cancel')).pop();
+    const final = (await t.longrun.checkpoints('cancel')).pop();
     const done = itemsDone(ledgerLines(ledger), 'b').length;
     expect(final).toMatchObject({ type: 'manual', stepId: 'b', cursor: { next: done } });
     expect(ledgerLines(ledger)).not.toContain('c');
-    await expect(longrun.resume('cancel')).rejects.toThrow(/the task is cancelled/);
+    await expect(t.longrun.resume('cancel')).rejects.toThrow(/the task is cancelled/);
   });
 });
 
 describe('signals (fire and forget)', () => {
   it('applies valid signals and notes refused ones in the activity log', async () => {
-    const ledger = join(dir, 'signals.ledger');
-    await longrun.start(slowSpec('signals', ledger, 2_000, 10));
+    const ledger = join(t.dir, 'signals.ledger');
+    await t.longrun.start(slowSpec('signals', ledger, 2_000, 10));
     await waitFor(
       'items',
-      async () => ((await longrun.progress('signals')).items?.done ?? 0) >= 5 || undefined
+      async () => ((await t.longrun.progress('signals')).items?.done ?? 0) >= 5 || undefined
     );
-    const handle = env.client.workflow.getHandle('signals');
+    const handle = t.env.client.workflow.getHandle('signals');
     await handle.signal(resumeSignal, {}); // refused: not paused
     await handle.signal(pauseSignal, { reason: 'from the Temporal CLI' });
     await waitFor('paused', async () =>
-      (await longrun.progress('signals')).state === 'paused' ? true : undefined
+      (await t.longrun.progress('signals')).state === 'paused' ? true : undefined
     );
-    const logs = await longrun.logs('signals');
+    const logs = await t.longrun.logs('signals');
     expect(logs.map((e) => e.message)).toEqual(
       expect.arrayContaining([
         'ignored resume signal: the task is executing, not paused; only a paused task can be resumed',
@@ -239,20 +211,20 @@ describe('signals (fire and forget)', () => {
     );
     await handle.signal(resumeSignal, {});
     await waitFor('running', async () =>
-      (await longrun.progress('signals')).state === 'executing' ? true : undefined
+      (await t.longrun.progress('signals')).state === 'executing' ? true : undefined
     );
-    await env.client.workflow.getHandle('signals').cancel(); // a Temporal cancel takes the same graceful path
-    const result = await longrun.result('signals');
+    await t.env.client.workflow.getHandle('signals').cancel(); // a Temporal cancel takes the same graceful path
+    const result = await t.longrun.result('signals');
     expect(result).toMatchObject({ state: 'cancelled', reason: 'cancel requested through Temporal' });
   });
 });
 
 describe('extend', () => {
   it('moves the deadline by a duration or to a date-time, and refuses an earlier one', async () => {
-    const gate = join(dir, 'extend.gate');
-    const ledger = join(dir, 'extend.ledger');
+    const gate = join(t.dir, 'extend.gate');
+    const ledger = join(t.dir, 'extend.ledger');
     const deadline = new Date(Date.now() + 3_600_000).toISOString();
-    await longrun.start({
+    await t.longrun.start({
       v: 1,
       taskId: 'extend',
       agent: 'steer-test',
@@ -261,26 +233,26 @@ describe('extend', () => {
         { id: 'p', steps: [{ id: 'g', action: 'test.gate', input: { file: gate, ledger, label: 'g' } }] },
       ],
     });
-    const by = await longrun.extend('extend', { by: '2h', reason: 'more files than expected' });
+    const by = await t.longrun.extend('extend', { by: '2h', reason: 'more files than expected' });
     expect(Date.parse(by.deadline as string)).toBe(Date.parse(deadline) + 7_200_000);
     const until = new Date(Date.parse(deadline) + 86_400_000).toISOString();
-    expect((await longrun.extend('extend', { until })).deadline).toBe(until);
-    await expect(longrun.extend('extend', { until: deadline })).rejects.toThrow(
+    expect((await t.longrun.extend('extend', { until })).deadline).toBe(until);
+    await expect(t.longrun.extend('extend', { until: deadline })).rejects.toThrow(
       /until: must be later than the current deadline/
     );
-    const logs = await longrun.logs('extend');
+    const logs = await t.longrun.logs('extend');
     expect(logs.some((e) => e.message.startsWith('deadline extended by 2h 00m'))).toBe(true);
     writeFileSync(gate, 'open');
-    expect((await longrun.result('extend')).state).toBe('completed');
+    expect((await t.longrun.result('extend')).state).toBe('completed');
   });
 });
 
 describe('progress', () => {
   it('reports items, velocity and ETA to the client and, every report interval, to the progress query', async () => {
-    const ledger = join(dir, 'progress.ledger');
-    await longrun.start(slowSpec('progress', ledger, 400, 20));
+    const ledger = join(t.dir, 'progress.ledger');
+    await t.longrun.start(slowSpec('progress', ledger, 400, 20));
     const seen = await waitFor('velocity', async () => {
-      const p = await longrun.progress('progress');
+      const p = await t.longrun.progress('progress');
       return p.items && p.items.done >= 100 && p.velocity.etaMs !== null ? p : undefined;
     });
     expect(seen.items?.total).toBe(400);
@@ -293,17 +265,17 @@ describe('progress', () => {
     expect(seen.recent.map((e) => e.kind)).toContain('step');
 
     // The raw query (Temporal CLI, Web UI) knows items too, from the step's own reports.
-    const raw = await env.client.workflow.getHandle('progress').query(progressQuery);
+    const raw = await t.env.client.workflow.getHandle('progress').query(progressQuery);
     expect(raw.items?.done).toBeGreaterThan(0);
     expect(raw.history.length).toBeGreaterThan(1);
-    await longrun.result('progress');
+    await t.longrun.result('progress');
   });
 });
 
 describe('list and watch', () => {
   it('lists concurrent tasks filtered by state and agent', async () => {
-    const gate = join(dir, 'list.gate');
-    const ledger = join(dir, 'list.ledger');
+    const gate = join(t.dir, 'list.gate');
+    const ledger = join(t.dir, 'list.ledger');
     const spec = (taskId: string, agent: string): TaskSpecInput => ({
       v: 1,
       taskId,
@@ -313,48 +285,48 @@ describe('list and watch', () => {
       ],
     });
     await Promise.all([
-      longrun.start(spec('alpha-1', 'alpha')),
-      longrun.start(spec('alpha-2', 'alpha')),
-      longrun.start(spec('alpha-3', 'alpha')),
-      longrun.start(spec('beta-1', 'beta')),
-      longrun.start(spec('beta-2', 'beta')),
+      t.longrun.start(spec('alpha-1', 'alpha')),
+      t.longrun.start(spec('alpha-2', 'alpha')),
+      t.longrun.start(spec('alpha-3', 'alpha')),
+      t.longrun.start(spec('beta-1', 'beta')),
+      t.longrun.start(spec('beta-2', 'beta')),
     ]);
     await waitFor('all executing', async () => {
-      const all = await longrun.list({ running: true });
+      const all = await t.longrun.list({ running: true });
       const ids = all.filter((t) => t.state === 'executing' && /^(alpha|beta)-/.test(t.taskId));
       return ids.length === 5 ? true : undefined;
     });
-    await longrun.pause('alpha-2');
+    await t.longrun.pause('alpha-2');
     const ids = async (filter: Parameters<LongrunClient['list']>[0]) =>
-      (await longrun.list(filter)).map((t) => t.taskId).sort();
+      (await t.longrun.list(filter)).map((t) => t.taskId).sort();
     await waitFor('paused listed', async () =>
       (await ids({ state: 'paused', agent: 'alpha' })).join() === 'alpha-2' ? true : undefined
     );
     expect(await ids({ agent: 'alpha' })).toEqual(['alpha-1', 'alpha-2', 'alpha-3']);
     expect(await ids({ agent: 'beta', state: 'executing' })).toEqual(['beta-1', 'beta-2']);
     expect(await ids({ agent: 'beta', state: 'paused' })).toEqual([]);
-    const row = (await longrun.list({ agent: 'alpha', state: 'paused' }))[0];
+    const row = (await t.longrun.list({ agent: 'alpha', state: 'paused' }))[0];
     expect(row).toMatchObject({
       taskId: 'alpha-2',
       execution: 'RUNNING',
       durability: 'standard',
       phase: 'p',
     });
-    await expect(longrun.list({ state: 'sleeping' as never })).rejects.toThrow(
+    await expect(t.longrun.list({ state: 'sleeping' as never })).rejects.toThrow(
       /list filter: state: must be one of created, planning/
     );
 
     // watch follows a task to its end.
-    await longrun.resume('alpha-2');
+    await t.longrun.resume('alpha-2');
     const watched: string[] = [];
     const watching = (async () => {
-      for await (const p of longrun.watch('alpha-1', { intervalMs: 200 })) watched.push(p.state);
+      for await (const p of t.longrun.watch('alpha-1', { intervalMs: 200 })) watched.push(p.state);
     })();
     await new Promise((r) => setTimeout(r, 500));
     writeFileSync(gate, 'open');
     await watching;
     expect(watched[0]).toBe('executing');
     expect(watched[watched.length - 1]).toBe('completed');
-    await Promise.all(['alpha-2', 'alpha-3', 'beta-1', 'beta-2'].map((id) => longrun.result(id)));
+    await Promise.all(['alpha-2', 'alpha-3', 'beta-1', 'beta-2'].map((id) => t.longrun.result(id)));
   });
 });
