@@ -27,6 +27,20 @@ describe('workflow replay', () => {
     ).resolves.toBeUndefined();
   });
 
+  it.each([
+    ['long-task-pause-resume-v2.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-cancelled-v2.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED'],
+  ])('replays a task steered by updates: %s', async (file, lastEvent) => {
+    const history = fixture(file) as { events: Array<{ eventType: string }> };
+    expect(history.events.at(-1)?.eventType).toBe(lastEvent);
+    expect(history.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED')).toBe(
+      true
+    );
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)
+    ).resolves.toBeUndefined();
+  });
+
   it('fails with DeterminismViolationError against a deliberately changed workflow', async () => {
     const tampered = await bundleWorkflowCode({ workflowsPath: require.resolve('./tampered-workflows') });
     await expect(

@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -106,4 +107,20 @@ export function useWorkerEnv(opts: {
     if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
   });
   return ctx;
+}
+
+/** Directory of the recorded histories the replay tests use. */
+export const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
+
+/**
+ * With LONGRUN_RECORD_HISTORY=1, writes a workflow's history (Temporal CLI JSON) to
+ * `test/fixtures/histories/<file>` for the replay tests; otherwise does nothing.
+ */
+export function recordHistory(env: TestWorkflowEnvironment, workflowId: string, file: string): void {
+  if (process.env.LONGRUN_RECORD_HISTORY !== '1') return;
+  const json = execFileSync(process.env.LONGRUN_TEMPORAL_CLI as string, [
+    ...['workflow', 'show', '--workflow-id', workflowId],
+    ...['--address', env.address, '--output', 'json'],
+  ]);
+  writeFileSync(join(HISTORIES, file), json);
 }

@@ -10,7 +10,7 @@ import { InvalidTransitionError, LongrunClient, UnknownTaskError } from '../../s
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { ValidationError } from '../../src/shared/validation';
 import { extendUpdate, pauseSignal, progressQuery, resumeSignal } from '../../src/workflows/messages';
-import { useWorkerEnv } from '../support/temporal';
+import { recordHistory, useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
 import { waitFor } from '../support/worker-process';
 
@@ -98,6 +98,7 @@ describe('pause and resume', () => {
     expect(lifecycle.pausedMs).toBeGreaterThanOrEqual(1_500);
     expect(lifecycle.activeMs).toBeLessThanOrEqual(lifecycle.totalMs - 1_500);
     console.log(`pause took effect in ${pauseMs} ms, at item ${atPause}`);
+    recordHistory(t.env, 'pause', 'long-task-pause-resume-v2.json');
   });
 
   it('rejects invalid transitions and bad payloads, changing nothing', async () => {
@@ -185,6 +186,7 @@ describe('cancel', () => {
     expect(final).toMatchObject({ type: 'manual', stepId: 'b', cursor: { next: done } });
     expect(ledgerLines(ledger)).not.toContain('c');
     await expect(t.longrun.resume('cancel')).rejects.toThrow(/the task is cancelled/);
+    recordHistory(t.env, 'cancel', 'long-task-cancelled-v2.json');
   });
 });
 
