@@ -14,12 +14,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { freePort } from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
@@ -58,17 +58,6 @@ function calibrate(targetMs) {
     return (performance.now() - t) / 10;
   }).sort((a, b) => a - b);
   return Math.max(1024, Math.round((size * targetMs) / samples[2]));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function runVariant(variant, rounds, address, dir) {

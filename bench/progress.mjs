@@ -17,12 +17,12 @@
 //   npm run build && node bench/progress.mjs [--tasks 1,100,1000,1000@5000] [--item-ms 500] [--seconds 30]
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { freePort, markdownTable } from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
@@ -103,17 +103,6 @@ async function runWorker() {
   await worker.run();
   await connection.close();
   process.exit(0);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** CPU seconds a process has used so far (Linux /proc). */
@@ -309,60 +298,42 @@ async function orchestrate() {
     await stop();
   }
   const f = (x, digits = 0) => (x === null || x === undefined ? '-' : x.toFixed(digits));
-  const line = (cells) => `| ${cells.join(' | ')} |`;
+  const headers = [
+    'tasks',
+    'heartbeat cap s',
+    'running',
+    'start-up s',
+    'progress p50 ms',
+    'progress p95 ms',
+    'samples',
+    'query p50 ms',
+    'query p99 ms',
+    'queries',
+    'failed calls',
+    'worker CPU %',
+    'worker RSS MB',
+    'server CPU %',
+  ];
   process.stdout.write(
-    [
-      line([
-        'tasks',
-        'heartbeat cap s',
-        'running',
-        'start-up s',
-        'progress p50 ms',
-        'progress p95 ms',
-        'samples',
-        'query p50 ms',
-        'query p99 ms',
-        'queries',
-        'failed calls',
-        'worker CPU %',
-        'worker RSS MB',
-        'server CPU %',
-      ]),
-      line([
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-        '---:',
-      ]),
-      ...rows.map((r) =>
-        line([
-          r.count,
-          f(r.intervalMs / 1000),
-          r.running,
-          f(r.startedS, 1),
-          f(r.progressP50),
-          f(r.progressP95),
-          r.progressN,
-          f(r.queryP50, 1),
-          f(r.queryP99, 1),
-          r.queryN,
-          r.errors,
-          f(r.workerCpu),
-          f(r.workerRss),
-          f(r.serverCpu),
-        ])
-      ),
-    ].join('\n') + '\n'
+    markdownTable(
+      headers.map((h) => [h, 'right']),
+      rows.map((r) => [
+        r.count,
+        f(r.intervalMs / 1000),
+        r.running,
+        f(r.startedS, 1),
+        f(r.progressP50),
+        f(r.progressP95),
+        r.progressN,
+        f(r.queryP50, 1),
+        f(r.queryP99, 1),
+        r.queryN,
+        r.errors,
+        f(r.workerCpu),
+        f(r.workerRss),
+        f(r.serverCpu),
+      ])
+    ) + '\n'
   );
 }
 
