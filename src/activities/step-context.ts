@@ -8,7 +8,10 @@ import {
   type StepProgressReport,
   type StepRequest,
 } from '../shared/step-io';
-import { itemRate, type ItemSample } from '../shared/velocity';
+import { idleLevel, type IdleLevel } from '../shared/limits';
+import { DEFAULT_LIMITS_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
+import { formatDuration, itemRate, type ItemSample } from '../shared/velocity';
+import { TransientError } from './errors';
 import { stepProgressSignal } from '../workflows/messages';
 
 /** The cursor `StepContext.checkpointed` keeps: the index of the next item to process. */
@@ -57,6 +60,12 @@ export interface StepContext<Cursor = unknown> {
     items: readonly T[] | AsyncIterable<T>,
     note?: (item: T, index: number) => string
   ): AsyncGenerator<T, void, void>;
+  /**
+   * Runs one tool call with its class's time limit (the task's `timeouts.tools`, defaults shell 30 s,
+   * file 10 s, browser 30 s, search 60 s, or `timeoutMs`). `fn` gets a signal that aborts at the limit
+   * or when the step stops; at the limit the call fails as a transient failure (the step is retried).
+   */
+  tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T>;
 }
 
 /**
@@ -104,6 +113,28 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     ...(last.rate === undefined ? {} : { rate: last.rate }),
   });
 
+  // Idle detection: heartbeats prove the worker is alive, not that the step gets anywhere. Only item
+  // progress (a new count, cursor or note) resets this clock.
+  let lastProgressAt = Date.now();
+  let idle: IdleLevel = 'active';
+  const idleWarningMs = request.limits?.idleWarningMs ?? DEFAULT_LIMITS_MS.idleWarning;
+  const idlePauseMs = request.limits?.idlePauseMs ?? DEFAULT_LIMITS_MS.idlePause;
+  const moved = (done: number, next: unknown, note: string | undefined): void => {
+    if (done !== last.done || next !== last.cursor || note !== last.note) {
+      lastProgressAt = Date.now();
+      if (idle !== 'active') {
+        idle = 'active';
+        report({ level: 'active', idleMs: 0 });
+      }
+    }
+  };
+  const checkIdle = (): void => {
+    const level = idleLevel(lastProgressAt, Date.now(), idleWarningMs, idlePauseMs);
+    if (level === idle || level === 'active') return;
+    idle = level;
+    report({ level, idleMs: Date.now() - lastProgressAt });
+  };
+
   let lastHandoff = 0;
   let flushTimer: NodeJS.Timeout | undefined;
   const samples: ItemSample[] = [];
@@ -121,12 +152,13 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   };
   const keepAlive = setInterval(() => {
     if (Date.now() - lastHandoff >= KEEPALIVE_MS) handOff();
+    checkIdle();
   }, KEEPALIVE_MS).unref();
 
   // Item progress for the workflow itself, at a slow cadence (each report is a history event).
   let reported = -1;
-  const report = (): void => {
-    if (last.done === reported) return;
+  function report(idleChange?: StepProgressReport['idle']): void {
+    if (last.done === reported && idleChange === undefined) return;
     reported = last.done;
     const payload: StepProgressReport = {
       stepId: request.stepId,
@@ -135,6 +167,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       rate: last.rate ?? null,
       at: Date.now(),
       ...(last.note === undefined ? {} : { note: last.note }),
+      ...(idleChange === undefined ? {} : { idle: idleChange }),
     };
     const { workflowId } = activity.info.workflowExecution ?? { workflowId: request.taskId };
     // Progress reports never hold up, fail or crash a step: no client (a test double), a closed
@@ -147,9 +180,9 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     } catch {
       // no client available
     }
-  };
+  }
   const progressSignalMs = deps.progressSignalMs ?? 30_000;
-  const reporter = progressSignalMs > 0 ? setInterval(report, progressSignalMs).unref() : undefined;
+  const reporter = progressSignalMs > 0 ? setInterval(() => report(), progressSignalMs).unref() : undefined;
   const dispose = (): void => {
     clearInterval(keepAlive);
     if (reporter) clearInterval(reporter);
@@ -177,11 +210,13 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     workDir: deps.workDir,
     tempDir: deps.tempDir ?? join(deps.workDir, 'tmp'),
     checkpoint(next, done = last.done, total = last.total, note) {
+      moved(done, next, note);
       cursor = next;
       last = { cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
     },
     progress(done, total, note) {
+      moved(done, last.cursor, note);
       last = { cursor: cursor ?? null, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
     },
@@ -207,6 +242,37 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
         ctx.throwIfCancelled();
         yield item;
         ctx.checkpoint({ next: index } satisfies ItemCursor, index, total, note?.(item, index - 1));
+      }
+    },
+    async tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
+      const limit = timeoutMs ?? request.limits?.tools[kind] ?? DEFAULT_TOOL_TIMEOUTS_MS[kind];
+      const timeout = AbortSignal.timeout(limit);
+      const signal = AbortSignal.any([activity.cancellationSignal, timeout]);
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new TransientError(
+                `${kind} tool call in step ${request.stepId} timed out after ${formatDuration(limit)}`
+              )
+            ),
+          limit
+        );
+      });
+      try {
+        // A call that ignores its signal still ends the step's wait at the limit.
+        return await Promise.race([fn(signal), expired]);
+      } catch (err) {
+        if (timeout.aborted && !activity.cancellationSignal.aborted) {
+          throw new TransientError(
+            `${kind} tool call in step ${request.stepId} timed out after ${formatDuration(limit)}`,
+            { cause: err }
+          );
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

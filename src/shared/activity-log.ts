@@ -3,7 +3,15 @@
  * by `longrun logs`, the `progress` query's recent activity and the Web UI's current details.
  */
 
-export const ACTIVITY_KINDS = ['step', 'checkpoint', 'milestone', 'error', 'control', 'info'] as const;
+export const ACTIVITY_KINDS = [
+  'step',
+  'checkpoint',
+  'milestone',
+  'error',
+  'warning',
+  'control',
+  'info',
+] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 export interface ActivityEntry {

@@ -60,6 +60,10 @@ export interface TaskProgress {
   lastCheckpoint: string | null;
   /** The deadline (ISO 8601), as extended; null when the task has none. */
   deadline: string | null;
+  /** Working time of the current phase against its limit (paused time and waits excluded), ms. */
+  phaseTime?: { usedMs: number; limitMs: number } | null;
+  /** Active warnings: idle step, 75% of the deadline or of the phase limit used. */
+  warnings?: string[];
   error: string | null;
 }
 
@@ -153,6 +157,7 @@ export function currentDetailsMarkdown(p: TaskProgress): string {
   const eta = etaText(p);
   if (eta) lines.push(`- ${eta}, active ${formatDuration(p.activeMs)} of ${formatDuration(p.elapsedMs)}`);
   if (p.deadline) lines.push(`- Deadline: ${p.deadline}`);
+  for (const warning of p.warnings ?? []) lines.push(`- **Warning:** ${warning}`);
   if (p.pausing) lines.push('- Pausing: the running step is saving its cursor');
   if (p.cancelling) lines.push('- Cancelling: stopping with a final checkpoint');
   const latest = p.recent[p.recent.length - 1];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURABILITY_LEVELS } from './durability';
+import { WebhookTargetSchema } from './webhooks';
 
 /**
  * The task spec: what a long task is. Versioned by `v` so stored specs stay readable as the format grows.
@@ -17,6 +18,33 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Readonly<Record<StepTimeoutClass, number>
   quick: 10 * 60_000,
   standard: 2 * 60 * 60_000,
   long: 24 * 60 * 60_000,
+};
+
+/**
+ * Limits of a task (seed 001 defaults). The task limit sets the deadline when the spec gives none (a
+ * spec that needs more than `TASK_LIMIT_MAX_MS` says so with an explicit `deadline`); the phase limit
+ * counts the phase's working time (paused time and `longrun.wait` timers excluded). Idle: no item
+ * progress for `idleWarning` → warning; for `idlePause` → checkpoint and pause. Heartbeats do not count.
+ */
+export const DEFAULT_LIMITS_MS = {
+  task: 60 * 60_000,
+  phase: 10 * 60_000,
+  idleWarning: 5 * 60_000,
+  idlePause: 15 * 60_000,
+} as const;
+export const TASK_LIMIT_MAX_MS = 4 * 60 * 60_000;
+export const PHASE_LIMIT_MAX_MS = 30 * 60_000;
+/** A warning is logged (and sent to webhooks) when this share of a limit is used. */
+export const LIMIT_WARNING_SHARE = 0.75;
+
+/** Per-call limits of tool classes (`ctx.tool(kind, fn)` in a step), ms. */
+export const TOOL_CLASSES = ['shell', 'file', 'browser', 'search'] as const;
+export type ToolClass = (typeof TOOL_CLASSES)[number];
+export const DEFAULT_TOOL_TIMEOUTS_MS: Readonly<Record<ToolClass, number>> = {
+  shell: 30_000,
+  file: 10_000,
+  browser: 30_000,
+  search: 60_000,
 };
 
 /**
@@ -75,14 +103,49 @@ export const TaskSpecSchema = z
     durability: z.enum(DURABILITY_LEVELS).default('standard'),
     /** When the task must end (ISO 8601 with offset); shown in progress. */
     deadline: z.iso.datetime({ offset: true }).optional(),
-    /** Start-to-close limits (ms) per timeout class, overriding the defaults. */
+    /**
+     * Limits in ms, each overriding its default: step attempts by class (`quick`, `standard`, `long`),
+     * the task (sets the deadline when none is given), each phase, idle detection and tool calls.
+     */
     timeouts: z
       .strictObject({
         quick: z.number().int().min(1_000).optional(),
         standard: z.number().int().min(1_000).optional(),
         long: z.number().int().min(1_000).optional(),
+        task: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(TASK_LIMIT_MAX_MS, 'must be at most 4 hours (14400000); give a `deadline` for a longer task')
+          .optional(),
+        phase: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(PHASE_LIMIT_MAX_MS, 'must be at most 30 minutes (1800000)')
+          .optional(),
+        idleWarning: z.number().int().min(1_000).optional(),
+        idlePause: z.number().int().min(1_000).optional(),
+        tools: z
+          .strictObject({
+            shell: z.number().int().min(100).max(3_600_000).optional(),
+            file: z.number().int().min(100).max(3_600_000).optional(),
+            browser: z.number().int().min(100).max(3_600_000).optional(),
+            search: z.number().int().min(100).max(3_600_000).optional(),
+          })
+          .optional(),
       })
+      .refine(
+        (t) =>
+          (t.idleWarning ?? DEFAULT_LIMITS_MS.idleWarning) < (t.idlePause ?? DEFAULT_LIMITS_MS.idlePause),
+        { message: 'idleWarning must be shorter than idlePause', path: ['idleWarning'] }
+      )
       .optional(),
+    /**
+     * Webhooks told about this task: POST JSON, signed with the worker's `LONGRUN_WEBHOOK_SECRET`.
+     * `events` defaults to all of them.
+     */
+    webhooks: z.array(WebhookTargetSchema).max(10, 'must list at most 10 webhooks').default([]),
     /** Initial context: read-only JSON every step sees as `ctx.context`. */
     context: z.record(z.string(), z.unknown()).default({}),
     /** Overrides the durability level's heartbeat timeout (ms); the checkpoint interval follows. */
@@ -156,6 +219,24 @@ export function referencedSteps(spec: TaskSpec): Set<string> {
 
 export function stepTimeoutMs(spec: TaskSpec, timeout: StepTimeoutClass): number {
   return spec.timeouts?.[timeout] ?? DEFAULT_STEP_TIMEOUTS_MS[timeout];
+}
+
+/** The effective limits of a task, ms (spec values over the defaults). */
+export function limitsOf(spec: TaskSpec): {
+  task: number;
+  phase: number;
+  idleWarning: number;
+  idlePause: number;
+  tools: Record<ToolClass, number>;
+} {
+  const t = spec.timeouts;
+  return {
+    task: t?.task ?? DEFAULT_LIMITS_MS.task,
+    phase: t?.phase ?? DEFAULT_LIMITS_MS.phase,
+    idleWarning: t?.idleWarning ?? DEFAULT_LIMITS_MS.idleWarning,
+    idlePause: t?.idlePause ?? DEFAULT_LIMITS_MS.idlePause,
+    tools: { ...DEFAULT_TOOL_TIMEOUTS_MS, ...t?.tools },
+  };
 }
 
 export function flattenSteps(spec: TaskSpec): PlannedStep[] {

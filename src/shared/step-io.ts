@@ -15,6 +15,17 @@ export interface StepRequest {
   context?: Record<string, unknown>;
   /** Back artifacts up and verify them on read (high durability). */
   artifactBackup?: boolean;
+  /** Idle detection and tool-call limits of the task, ms (absent in requests of older tasks). */
+  limits?: StepLimits;
+}
+
+export interface StepLimits {
+  /** No item progress for this long: the step tells the workflow, which warns. */
+  idleWarningMs: number;
+  /** No item progress for this long: the workflow checkpoints and pauses the task. */
+  idlePauseMs: number;
+  /** Per-call limits of `ctx.tool(kind, ...)`. */
+  tools: Record<'shell' | 'file' | 'browser' | 'search', number>;
 }
 
 export interface StepResult {
@@ -46,6 +57,11 @@ export interface StepProgressReport {
   rate: number | null;
   /** Epoch ms, the worker's clock. */
   at: number;
+  /**
+   * Set when the step's idle level changed: `warning` / `pause` after no item progress for the task's
+   * idle limits (heartbeats do not count), `active` once progress resumed after a warning.
+   */
+  idle?: { level: 'active' | 'warning' | 'pause'; idleMs: number };
 }
 
 /** A stored blob, addressed by the SHA-256 of its content. */

@@ -2,6 +2,7 @@ import type { ActivityEntry } from './activity-log';
 import type { CheckpointRecord } from './checkpoints';
 import type { FailureRecord } from './failures';
 import type { HardwareProfile } from './durability';
+import type { LimitWarnings, PhaseClock } from './limits';
 import type { LifecycleRecord } from './lifecycle';
 import type { ProgressSample } from './samples';
 
@@ -39,4 +40,12 @@ export interface CarriedState {
   rollbacks?: Record<string, number>;
   /** Non-critical steps skipped after failing. */
   skipped?: string[];
+  /** Working time of the current phase (absent: a task started before time limits existed). */
+  phaseClock?: PhaseClock;
+  /** The 75% limit warnings already given. */
+  limitWarned?: LimitWarnings;
+  /** The running step's idle warning, if it has one. */
+  idle?: { stepId: string; since: number } | null;
+  /** Sequence number of the last webhook event. */
+  notifySeq?: number;
 }

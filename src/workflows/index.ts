@@ -8,4 +8,5 @@
  * ```
  */
 export { longTask, progressQuery } from './long-task';
+export { deliverWebhook } from './notify';
 export type { LongTaskInput, LongTaskResult } from './long-task';

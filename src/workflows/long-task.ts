@@ -9,11 +9,14 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
+  startChild,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -40,6 +43,16 @@ import {
 } from '../shared/failures';
 import { durations, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
 import {
+  dueLimitEvents,
+  newPhaseClock,
+  nextLimitCheckAt,
+  phaseUsedMs,
+  startClock,
+  stopClock,
+  type LimitEvent,
+  type LimitView,
+} from '../shared/limits';
+import {
   currentDetailsMarkdown,
   weightedPercent,
   withItems,
@@ -56,6 +69,7 @@ import {
 } from '../shared/search-attributes';
 import {
   flattenSteps,
+  limitsOf,
   referencedSteps,
   stepTimeoutMs,
   TaskSpecSchema,
@@ -69,6 +83,8 @@ import { isStepHeartbeat, resolveStepInput } from '../shared/step-io';
 import type { CarriedState } from '../shared/task-state';
 import { issuesOf } from '../shared/validation';
 import { formatDuration } from '../shared/velocity';
+import { wantsEvent, type WebhookEventType } from '../shared/webhooks';
+import { deliverWebhook } from './notify';
 import {
   cancelSignal,
   cancelUpdate,
@@ -108,8 +124,12 @@ export interface LongTaskInput {
 
 export interface LongTaskResult {
   taskId: string;
-  /** `cancelled` only when the task ended by a cancel the server could not record as such (see README). */
-  state: 'completed' | 'cancelled';
+  /**
+   * `partial`: the task reached its deadline or a phase limit and completed with what it had (see
+   * `reason`, `stepsRemaining`). `cancelled` only when the task ended by a cancel the server could not
+   * record as such (see README).
+   */
+  state: 'completed' | 'partial' | 'cancelled';
   /** Outputs of the steps later steps referenced, of milestone steps and of the last phase, by step id. */
   outputs: Record<string, Record<string, unknown>>;
   startedAt: number;
@@ -121,9 +141,14 @@ export interface LongTaskResult {
   stepsCompleted: number;
   /** Non-critical steps that failed and were skipped. */
   skipped?: string[];
-  /** Why it was cancelled, for a cancelled task. */
+  /** Why it was cancelled or stopped early. */
   reason?: string;
+  /** Steps not run, for a partial result. */
+  stepsRemaining?: number;
 }
+
+/** Memo key holding a failed task's last failure and recovery checkpoint (dead letters, `longrun failed`). */
+export const FAILURE_MEMO = 'longrunFailure';
 
 const { describeHardware } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds' });
 
@@ -205,6 +230,23 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
   };
   state.activity ??= [];
   state.deadlineAt ??= spec.deadline === undefined ? null : Date.parse(spec.deadline);
+  /**
+   * Time limits, idle detection and webhooks came with this marker: histories recorded before it
+   * replay without them (their tasks keep their old behaviour until they continue as new).
+   */
+  const limitsOn = patched('longrun-limits-v1');
+  const limits = limitsOf(spec);
+  if (limitsOn && state.phaseClock === undefined) {
+    // A task adopting limits part way (continued as new from older code) gets its full task limit from now.
+    state.deadlineAt ??= null;
+    if (state.deadlineAt === null)
+      state.deadlineAt = (input.carried ? now() : state.lifecycle.createdAt) + limits.task;
+    state.phaseClock = newPhaseClock(
+      steps[Math.min(state.nextStep, steps.length - 1)]?.phaseIndex ?? 0,
+      now()
+    );
+    state.limitWarned = {};
+  }
   let error: string | null = null;
   let policy: DurabilityPolicy = durabilityPolicy(spec.durability, {
     heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
@@ -223,7 +265,11 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     resumeRequested: Request | null;
     /** A cancel was accepted (update, signal or a Temporal cancel request). */
     cancelling: Request | null;
-  } = { pausing: null, resumeRequested: null, cancelling: null };
+    /** The deadline or a phase limit was reached: the task stops and completes with partial results. */
+    limit: Request | null;
+  } = { pausing: null, resumeRequested: null, cancelling: null, limit: null };
+  /** A pause for idleness records a checkpoint once the step has stopped. */
+  let pauseCheckpoint: string | null = null;
   /** The server asked this workflow to cancel (`temporal workflow cancel`, or longrun's own request). */
   let cancelRequestedByServer = false;
   /** The running step's scope: cancelling it stops the step (its cursor comes back) without ending the task. */
@@ -307,10 +353,38 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         state.deadlineAt === null || state.deadlineAt === undefined
           ? null
           : new Date(state.deadlineAt).toISOString(),
+      phaseTime: state.phaseClock
+        ? {
+            usedMs: phaseUsedMs(state.phaseClock, now()),
+            limitMs: limits.phase + state.phaseClock.extraMs,
+          }
+        : null,
+      warnings: warningsOf(),
       error,
     };
     return withItems(base, items, now());
   };
+
+  /** Warnings still in force: an idle step, 75% of the deadline or of the phase limit used. */
+  function warningsOf(): string[] {
+    if (['completed', 'failed', 'cancelled'].includes(state.lifecycle.state)) return [];
+    const out: string[] = [];
+    if (state.idle) {
+      out.push(
+        `no item progress in step ${state.idle.stepId} for ${formatDuration(now() - state.idle.since)}`
+      );
+    }
+    const deadline = state.deadlineAt;
+    if (deadline !== null && deadline !== undefined && state.limitWarned?.task === deadline) {
+      out.push(`deadline in ${formatDuration(Math.max(0, deadline - now()))}`);
+    }
+    const clock = state.phaseClock;
+    if (clock && state.limitWarned?.phase === `${clock.index}:${limits.phase + clock.extraMs}`) {
+      const left = limits.phase + clock.extraMs - phaseUsedMs(clock, now());
+      out.push(`phase ${clock.index + 1} has ${formatDuration(Math.max(0, left))} of its limit left`);
+    }
+    return out;
+  }
 
   let lastAttributes = '';
   /** Mirrors progress into Current Details and search attributes; call before each await. */
@@ -342,6 +416,91 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     lastCheckpoint: state.checkpoints[state.checkpoints.length - 1] ?? null,
     reason: ctl.cancelling?.reason ?? error,
   });
+
+  /**
+   * Tells the task's webhooks about an event: one abandoned child workflow per target, so delivery
+   * (with its retries) never holds the task up and outlives it. Returns once the deliveries started.
+   */
+  const notify = async (type: WebhookEventType, data: Record<string, unknown>): Promise<void> => {
+    if (!limitsOn) return;
+    const targets = spec.webhooks.filter((t) => wantsEvent(t, type));
+    if (targets.length === 0) return;
+    state.notifySeq = (state.notifySeq ?? 0) + 1;
+    // Unique per run (a rollback starts a new run) and stable across the delivery's retries.
+    const id = `${spec.taskId}:${type}:${workflowInfo().runId.slice(0, 8)}.${state.notifySeq}`;
+    const event = {
+      id,
+      type,
+      taskId: spec.taskId,
+      agent: spec.agent,
+      at: new Date(now()).toISOString(),
+      data,
+    };
+    await CancellationScope.nonCancellable(() =>
+      Promise.all(
+        targets.map(async (target, i) => {
+          try {
+            await startChild(deliverWebhook, {
+              args: [{ url: target.url, event }],
+              workflowId: `${id}:${i}`,
+              parentClosePolicy: ParentClosePolicy.ABANDON,
+              staticSummary: `webhook ${type} of ${spec.taskId}`,
+            });
+          } catch (err) {
+            note('error', `webhook ${type} to ${target.url} not started: ${failureMessage(err)}`);
+          }
+        })
+      )
+    );
+  };
+  /** Starts deliveries without waiting for them to start (for events raised inside handlers). */
+  const notifyLater = (type: WebhookEventType, data: Record<string, unknown>): void => {
+    void notify(type, data);
+  };
+
+  const limitView = (): LimitView => ({
+    now: now(),
+    startedAt: state.lifecycle.createdAt,
+    deadlineAt: state.deadlineAt ?? null,
+    phase: state.phaseClock ?? newPhaseClock(0, now()),
+    phaseLimitMs: limits.phase,
+    warned: state.limitWarned ?? {},
+  });
+  const limitKey = (): string => JSON.stringify([state.deadlineAt, state.phaseClock, state.limitWarned]);
+  const onLimitEvent = (ev: LimitEvent): void => {
+    if (ev.kind === 'task-warning' || ev.kind === 'phase-warning') {
+      state.limitWarned = {
+        ...state.limitWarned,
+        ...(ev.kind === 'task-warning' ? { task: ev.key } : { phase: ev.key }),
+      };
+      note('warning', ev.message);
+      notifyLater('task.deadline', {
+        level: 'warning',
+        message: ev.message,
+        deadline: progressOf().deadline,
+      });
+    } else if (ctl.limit === null && ctl.cancelling === null) {
+      ctl.limit = { reason: ev.message };
+      note('warning', `${ev.message}: stopping with a final checkpoint and partial results`);
+      stepScope?.cancel();
+    }
+    publish();
+  };
+  /**
+   * Watches the deadline and the phase limit: one timer for the next moment a warning or a limit can
+   * be due, re-armed when the deadline, the phase clock or the task's state change.
+   */
+  const watchLimits = async (): Promise<void> => {
+    while (!ended() && ctl.limit === null) {
+      for (const ev of dueLimitEvents(limitView(), formatDuration)) onLimitEvent(ev);
+      if (ctl.limit !== null) return;
+      const at = nextLimitCheckAt(limitView());
+      const key = limitKey();
+      const changed = (): boolean => limitKey() !== key || ended() || ctl.limit !== null;
+      if (at === null) await condition(changed);
+      else await condition(changed, Math.max(1, at - now()));
+    }
+  };
 
   setHandler(progressQuery, progressOf, {
     description: 'Percent, state, phase, step, items, velocity, ETA, recent activity, progress history',
@@ -426,6 +585,13 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
   const applyExtend = (payload: unknown): void => {
     const before = state.deadlineAt as number;
     state.deadlineAt = extendedDeadline(before, payload as ExtendRequest);
+    // The current phase's limit moves by as much as the deadline.
+    if (state.phaseClock) {
+      state.phaseClock = {
+        ...state.phaseClock,
+        extraMs: state.phaseClock.extraMs + state.deadlineAt - before,
+      };
+    }
     const by = formatDuration(state.deadlineAt - before);
     note(
       'control',
@@ -530,6 +696,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         at: report.at,
         ...(report.note === undefined ? {} : { note: report.note }),
       };
+      if (report.idle && limitsOn) onIdle(report.stepId, report.idle);
       const progress = progressOf();
       state.progressHistory = appendSample(state.progressHistory, {
         at: now(),
@@ -541,6 +708,28 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     },
     { description: 'Item progress of the running step (sent by the step itself)' }
   );
+
+  /** A step's idle level changed (no item progress for the idle limits; heartbeats do not count). */
+  function onIdle(stepId: string, idle: { level: 'active' | 'warning' | 'pause'; idleMs: number }): void {
+    const since = now() - idle.idleMs;
+    if (idle.level === 'active') {
+      if (state.idle) note('info', `step ${stepId} is making progress again`, stepId);
+      state.idle = null;
+      return;
+    }
+    state.idle = { stepId, since: state.idle?.since ?? since };
+    const forMs = formatDuration(idle.idleMs);
+    if (idle.level === 'warning') {
+      note('warning', `no item progress in step ${stepId} for ${forMs} (heartbeats only)`, stepId);
+      notifyLater('task.idle', { level: 'warning', stepId, idleMs: idle.idleMs });
+    } else if (ctl.pausing === null && ctl.cancelling === null && ctl.limit === null) {
+      note('warning', `no item progress in step ${stepId} for ${forMs}: checkpoint and pause`, stepId);
+      notifyLater('task.idle', { level: 'pause', stepId, idleMs: idle.idleMs });
+      ctl.pausing = { reason: `idle: no item progress in step ${stepId} for ${forMs}` };
+      pauseCheckpoint = `idle: paused after ${forMs} without progress in step ${stepId}`;
+      stepScope?.cancel();
+    }
+  }
 
   // A cancel request from the server (`temporal workflow cancel`) takes the same graceful path.
   CancellationScope.current().cancelRequested.catch(() => {
@@ -560,12 +749,18 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     const cursor = state.cursors[stepId];
     const remaining = isWaitCursor(cursor) ? cursor.remainingMs : ms;
     const started = now();
+    // A durable timer is not work: the phase's clock stops while it runs.
+    if (state.phaseClock) state.phaseClock = stopClock(state.phaseClock, now());
     try {
       await sleep(remaining);
     } catch (err) {
       if (isCancellation(err))
         state.cursors[stepId] = { remainingMs: Math.max(0, remaining - (now() - started)) };
       throw err;
+    } finally {
+      if (state.phaseClock && state.lifecycle.state === 'executing') {
+        state.phaseClock = startClock(state.phaseClock, now());
+      }
     }
     return { waitedMs: ms };
   };
@@ -597,6 +792,11 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       context: spec.context,
       artifactBackup: policy.artifactBackup,
       ...(cursor === undefined ? {} : { cursor }),
+      ...(limitsOn
+        ? {
+            limits: { idleWarningMs: limits.idleWarning, idlePauseMs: limits.idlePause, tools: limits.tools },
+          }
+        : {}),
     });
     return result.output;
   };
@@ -618,8 +818,12 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
 
   /** Paused until resumed or cancelled; paused time does not count as active time. */
   const pauseHere = async (reason: string): Promise<void> => {
+    if (pauseCheckpoint !== null) recordCheckpoint('manual', pauseCheckpoint);
+    pauseCheckpoint = null;
     move('paused', reason);
     ctl.pausing = null;
+    state.idle = null;
+    if (state.phaseClock) state.phaseClock = stopClock(state.phaseClock, now());
     const stepId = steps[state.nextStep]?.step.id;
     const cursor = stepId === undefined ? undefined : state.cursors[stepId];
     note(
@@ -629,8 +833,10 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     );
     items = null;
     publish();
-    await settled(() => ctl.resumeRequested !== null || ctl.cancelling !== null);
-    if (ctl.cancelling !== null) return;
+    await notify('task.paused', { reason, stepId: stepId ?? null, cursor: cursor ?? null });
+    await settled(() => ctl.resumeRequested !== null || ctl.cancelling !== null || ctl.limit !== null);
+    if (ctl.cancelling !== null || ctl.limit !== null) return;
+    if (state.phaseClock) state.phaseClock = startClock(state.phaseClock, now());
     const why = ctl.resumeRequested?.reason ?? 'resume requested';
     ctl.resumeRequested = null;
     move('resuming', why);
@@ -657,8 +863,15 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
     move('executing', `plan ready: ${steps.length} steps in ${spec.phases.length} phases`);
   }
 
+  if (limitsOn) {
+    // Not cancellable: a cancel request must not end the watch with an unhandled rejection.
+    void CancellationScope.nonCancellable(watchLimits);
+  }
+
   let stepsThisRun = 0;
-  while (state.nextStep < steps.length && ctl.cancelling === null) {
+  /** The reset point before the running step was scheduled: a retry of a failed task starts there. */
+  let stepResetEventId = 0;
+  while (state.nextStep < steps.length && ctl.cancelling === null && ctl.limit === null) {
     if (ctl.pausing !== null) {
       await pauseHere(ctl.pausing.reason);
       continue;
@@ -705,6 +918,10 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       publish();
       throw ApplicationFailure.create({ type: FailureType.InvalidSpec, message: error, nonRetryable: true });
     }
+    if (state.phaseClock && state.phaseClock.index !== planned.phaseIndex) {
+      state.phaseClock = newPhaseClock(planned.phaseIndex, now());
+    }
+    stepResetEventId = workflowInfo().historyLength + 1;
     const resumeCursor = state.cursors[step.id];
     note(
       'step',
@@ -789,10 +1006,23 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       const message = state.failures?.[state.failures.length - 1]?.message ?? 'step failed';
       error = `step ${step.id} failed: ${message}`;
       note('error', error, step.id);
-      recordCheckpoint('recovery', `retry point: step ${step.id} failed`);
+      const recovery = recordCheckpoint('recovery', `retry point: step ${step.id} failed`);
+      if (limitsOn) {
+        // Retrying from the recovery checkpoint schedules the failed step again (a reset to before it).
+        recovery.resetEventId = stepResetEventId;
+        state.checkpoints = state.checkpoints.map((c) => (c.id === recovery.id ? recovery : c));
+      }
       move('failed', error);
       publish();
       log.error('step failed', { taskId: spec.taskId, stepId: step.id, error });
+      if (limitsOn) {
+        const last = state.failures?.[state.failures.length - 1] ?? null;
+        // Dead letters: the failure and where to retry from, readable without a worker.
+        upsertMemo({
+          [FAILURE_MEMO]: { error, failure: last, recoveryCheckpoint: recovery, failedAt: now() },
+        });
+        await notify('task.failed', { error, failure: last, recoveryCheckpoint: recovery.id });
+      }
       throw failedWith as Error;
     }
 
@@ -815,14 +1045,46 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
   }
 
   if (ctl.cancelling !== null) return await stopCancelled(ctl.cancelling);
+  if (ctl.limit !== null) return await stopAtLimit(ctl.limit.reason);
 
   move('completing', 'all steps done');
   move('completed', 'result ready');
   note('info', 'task completed');
   publish();
+  await notify('task.completed', summaryOf(resultOf('completed')));
   await condition(allHandlersFinished);
   log.info('task completed', { taskId: spec.taskId, runs: state.run });
   return resultOf('completed');
+
+  /** What a webhook says about a result: no outputs (they can be large), the facts. */
+  function summaryOf(result: LongTaskResult): Record<string, unknown> {
+    const facts: Record<string, unknown> = { ...result, outputSteps: Object.keys(result.outputs) };
+    delete facts.outputs;
+    return facts;
+  }
+
+  /**
+   * The deadline or a phase limit was reached: a final checkpoint holding the stopped step's cursor,
+   * then the task completes with the results it has (not a silent kill). Extend it to avoid this.
+   */
+  async function stopAtLimit(reason: string): Promise<LongTaskResult> {
+    const stepId = steps[state.nextStep]?.step.id ?? 'end';
+    recordCheckpoint('manual', `final checkpoint: ${reason} during step ${stepId}`);
+    if (state.lifecycle.state === 'paused') {
+      move('resuming', reason);
+      move('executing', reason);
+    }
+    move('completing', reason);
+    move('completed', `partial result: ${reason}`);
+    const remaining = steps.length - state.stepsCompleted;
+    note('warning', `completed with partial results (${remaining} steps not run): ${reason}`);
+    publish();
+    const result = { ...resultOf('partial', reason), stepsRemaining: remaining };
+    await notify('task.completed', { ...summaryOf(result), partial: true });
+    await settled(allHandlersFinished);
+    log.warn('task stopped at its limit', { taskId: spec.taskId, reason });
+    return result;
+  }
 
   function resultOf(final: LongTaskResult['state'], reason?: string): LongTaskResult {
     const times = durations(state.lifecycle, now());

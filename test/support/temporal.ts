@@ -45,6 +45,8 @@ export async function inProcessWorker(opts: {
   workerOptions?: Partial<WorkerOptions>;
   /** How often running steps report item progress to their workflow. @default 30000 */
   progressSignalMs?: number;
+  /** Signs webhooks. */
+  webhookSecret?: string;
 }): Promise<{ worker: Worker; artifacts: ArtifactStore }> {
   const artifacts = new ArtifactStore(join(opts.dir, 'artifacts'));
   const worker = await Worker.create({
@@ -56,6 +58,7 @@ export async function inProcessWorker(opts: {
       artifacts,
       workRoot: join(opts.dir, 'work'),
       ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
+      ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
     }),
     // As the longrun worker does: steps' cursors and pause/cancel requests travel within a second.
     maxHeartbeatThrottleInterval: DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
@@ -82,6 +85,7 @@ export function useWorkerEnv(opts: {
   actions: AgentAction[];
   serverArgs?: string[];
   progressSignalMs?: number;
+  webhookSecret?: string;
   workerOptions?: Partial<WorkerOptions>;
 }): WorkerEnv {
   const ctx = {} as WorkerEnv;
@@ -96,6 +100,7 @@ export function useWorkerEnv(opts: {
       dir: ctx.dir,
       ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
       ...(opts.workerOptions === undefined ? {} : { workerOptions: opts.workerOptions }),
+      ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
     }));
     running = ctx.worker.run();
     ctx.longrun = new LongrunClient(ctx.env.client, opts.taskQueue);

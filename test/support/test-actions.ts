@@ -85,4 +85,22 @@ export const flakyAction = defineAction({
   },
 });
 
-export const testActions = [tallyAction, gateAction, slowAction, flakyAction];
+/**
+ * One `shell` tool call that hangs on the first `hangs` attempts (ignoring its abort signal, like a
+ * stuck child process) and answers at once after: the tool's time limit ends the hung ones.
+ */
+export const toolAction = defineAction({
+  name: 'test.tool',
+  description: 'A tool call that hangs on early attempts',
+  input: z.object({ ledger: z.string(), label: z.string(), hangs: z.number().int().min(0) }),
+  async run(ctx, input) {
+    appendFileSync(input.ledger, `${input.label}@${ctx.attempt}\n`);
+    const answer = await ctx.tool('shell', async () => {
+      if (ctx.attempt <= input.hangs) await new Promise(() => undefined);
+      return 'ok';
+    });
+    return { label: input.label, attempt: ctx.attempt, answer };
+  },
+});
+
+export const testActions = [tallyAction, gateAction, slowAction, flakyAction, toolAction];

@@ -1,0 +1,103 @@
+/**
+ * Task notifications sent as webhooks (seed 004, "Webhook callbacks for task events"): the event
+ * types, the payload, the delivery an activity sends, a target's configuration and the retry
+ * schedule. Pure: imported by workflow code.
+ *
+ * @example
+ * ```ts
+ * const event: WebhookEvent = { id: `${taskId}:task.completed`, type: 'task.completed', taskId,
+ *   agent: 'codebase-review', at: new Date().toISOString(), data: { result } };
+ * await sendWebhook({ url, event }); // proxyActivities({ retry: webhookRetryPolicy(), ... })
+ * ```
+ */
+import type { RetryPolicy } from '@temporalio/common';
+import { z } from 'zod';
+
+export const WEBHOOK_EVENT_TYPES = [
+  'task.completed',
+  'task.failed',
+  'task.paused',
+  'task.idle',
+  'task.deadline',
+] as const;
+/** What happened to a task; a target may subscribe to a subset. */
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** One notification about one task. Its JSON is the request body. */
+export interface WebhookEvent {
+  /** Unique per event and stable across retries: receivers de-duplicate on it (`X-Longrun-Delivery`). */
+  id: string;
+  type: WebhookEventType;
+  taskId: string;
+  /** The task's agent (spec `agent`). */
+  agent: string;
+  /** When the event happened (workflow time), ISO 8601 UTC. */
+  at: string;
+  /** Event-specific facts (result summary, error, reason, ...). Keep it small: it is in history. */
+  data: Record<string, unknown>;
+}
+
+/** One event for one target URL: the input of the `sendWebhook` activity. */
+export interface WebhookDelivery {
+  url: string;
+  event: WebhookEvent;
+}
+
+/** Request headers a longrun webhook carries (HTTP header names are case-insensitive). */
+export const WEBHOOK_HEADERS = {
+  /** The event type, e.g. `task.completed`. */
+  event: 'X-Longrun-Event',
+  /** The event id, the same on every retry. */
+  delivery: 'X-Longrun-Delivery',
+  /** When this attempt was signed, epoch milliseconds. */
+  timestamp: 'X-Longrun-Timestamp',
+  /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`; only when a secret is configured. */
+  signature: 'X-Longrun-Signature',
+} as const;
+
+/** An absolute http: or https: URL. */
+export const WebhookUrlSchema = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+
+export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
+
+export const WebhookEventSchema = z.object({
+  id: z.string().min(1).max(200),
+  type: WebhookEventTypeSchema,
+  taskId: z.string().min(1),
+  agent: z.string().min(1),
+  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+  data: z.record(z.string(), z.unknown()),
+}) satisfies z.ZodType<WebhookEvent>;
+
+export const WebhookDeliverySchema = z.object({
+  url: WebhookUrlSchema,
+  event: WebhookEventSchema,
+}) satisfies z.ZodType<WebhookDelivery>;
+
+/** Where to send a task's events: every event type unless `events` lists some. */
+export const WebhookTargetSchema = z.object({
+  url: WebhookUrlSchema,
+  /** Event types to send. @default every type */
+  events: z.array(WebhookEventTypeSchema).min(1).optional(),
+});
+export type WebhookTarget = z.infer<typeof WebhookTargetSchema>;
+
+/** Whether `target` subscribed to events of this type. */
+export function wantsEvent(target: WebhookTarget, type: WebhookEventType): boolean {
+  return target.events === undefined || target.events.includes(type);
+}
+
+/**
+ * Temporal retry policy of the `sendWebhook` activity: first retry after 1 s, then doubling (2, 4, 8,
+ * ... s), never more than 5 min apart, 10 attempts in all (about 8.5 min of waiting, plus the
+ * request timeouts). A receiver's Retry-After (429/503) replaces the computed wait for that retry.
+ * Refusals (4xx other than 408 and 429) are non-retryable and stop at once.
+ */
+export function webhookRetryPolicy(): RetryPolicy {
+  return {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 10,
+  };
+}
