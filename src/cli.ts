@@ -17,6 +17,7 @@ import { etaText, type TaskProgress } from './shared/progress';
 import { ValidationError } from './shared/validation';
 import { formatDuration } from './shared/velocity';
 import { runWorker } from './worker';
+import { printHealth } from './runtime/health';
 
 export const EXIT = {
   ok: 0,
@@ -26,6 +27,8 @@ export const EXIT = {
   rejected: 4,
   taskFailed: 5,
   taskCancelled: 6,
+  /** The task reached its deadline or a phase limit and completed with partial results. */
+  partial: 7,
 } as const;
 
 const BAR = {
@@ -152,6 +155,14 @@ export function buildProgram(): Command {
     .description('run a worker for longrun tasks until SIGINT/SIGTERM (uses TEMPORAL_ADDRESS)')
     .action(async () => {
       await runWorker();
+    });
+
+  program
+    .command('health')
+    .description("print a worker's health report (circuit breakers, running steps, memory) as JSON")
+    .option('--url <url>', 'the report (default: http://127.0.0.1:$LONGRUN_HEALTH_PORT/health)')
+    .action(async (opts: { url?: string }) => {
+      process.exitCode = await printHealth(opts.url);
     });
 
   program
@@ -342,6 +353,52 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('failed')
+    .description(
+      'list dead letters: tasks whose latest run failed, with the failure and the recovery checkpoint'
+    )
+    .option('--agent <agent>', 'only tasks of this agent')
+    .option('--limit <n>', 'at most this many', (v) => parsePositiveInt(v, '--limit'), 100)
+    .option('--json', 'print JSON')
+    .action(async (opts: { agent?: string; limit: number; json?: boolean }) => {
+      const tasks = await withClient((client) =>
+        client.listFailed({ ...(opts.agent ? { agent: opts.agent } : {}), limit: opts.limit })
+      );
+      if (opts.json) return printJson(tasks);
+      if (tasks.length === 0) return void process.stdout.write('no failed tasks\n');
+      for (const t of tasks) {
+        const at = t.closedAt === null ? '-' : new Date(t.closedAt).toISOString();
+        const f = t.failure;
+        process.stdout.write(
+          `${t.taskId}  failed ${at}${t.agent ? `  agent ${t.agent}` : ''}\n` +
+            `  ${t.error ?? 'failed (no failure record)'}\n` +
+            (f
+              ? `  last failure: step ${f.stepId}, ${f.kind}, attempt ${f.attempt ?? '?'}, decision ${f.decision}\n`
+              : '') +
+            (t.recoveryCheckpoint
+              ? `  retry: longrun retry ${t.taskId}   (from ${t.recoveryCheckpoint.id}: ${t.recoveryCheckpoint.label})\n`
+              : `  retry: longrun retry ${t.taskId} --from start\n`)
+        );
+      }
+    });
+
+  program
+    .command('retry <taskId>')
+    .description(
+      'run a failed task again from its recovery checkpoint (the failed step), a named checkpoint, or the start'
+    )
+    .option('--from <checkpoint>', '"recovery" (default), "start" or a checkpoint id', 'recovery')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { from: string; json?: boolean }) => {
+      const result = await withClient((client) => client.retry(taskId, { from: opts.from }));
+      if (opts.json) return printJson(result);
+      const where = result.checkpoint
+        ? `checkpoint ${result.checkpoint.id} (${result.checkpoint.label})`
+        : 'the start';
+      process.stdout.write(`retrying ${taskId} from ${where} (new run ${result.runId})\n`);
+    });
+
+  program
     .command('result <taskId>')
     .description(
       'wait for a task to end and print its result (a cancelled task: its partial results) as JSON'
@@ -350,6 +407,7 @@ export function buildProgram(): Command {
       const result = await withClient((client) => client.result(taskId));
       printJson(result);
       if (result.state === 'cancelled') process.exitCode = EXIT.taskCancelled;
+      if (result.state === 'partial') process.exitCode = EXIT.partial;
     });
 
   return program;

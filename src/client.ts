@@ -18,6 +18,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   ServiceError,
+  type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -63,9 +64,11 @@ import {
   resultQuery,
   resumeUpdate,
   CANCELLED_RESULT_MEMO,
+  FAILURE_MEMO,
   type LongTaskResult,
 } from './workflows/long-task';
 import type { LifecycleView, PartialResult } from './workflows/messages';
+import type { FailureRecord } from './shared/failures';
 
 /** gRPC status code of a query no worker answered in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -167,6 +170,49 @@ export interface TaskSummary {
   closedAt: number | null;
 }
 
+/** A task whose latest run failed (a dead letter), with what `retry` needs. */
+export interface FailedTask extends TaskSummary {
+  /** What stopped it, e.g. `step analyze failed: ...`; null for tasks from before failure memos. */
+  error: string | null;
+  /** The last failure record (step, kind, message, attempt, decision). */
+  failure: FailureRecord | null;
+  /** Where `retry` starts by default: just before the failed step was scheduled. */
+  recoveryCheckpoint: CheckpointRecord | null;
+}
+
+export const FailedFilterSchema = z.strictObject({
+  agent: z.string().min(1).max(100).optional(),
+  limit: z.number().int().min(1).max(10_000).optional(),
+});
+export type FailedFilter = z.infer<typeof FailedFilterSchema>;
+
+export interface RetryResult {
+  taskId: string;
+  /** `recovery` (the failed step), `start`, or the checkpoint id given. */
+  from: string;
+  /** The checkpoint the task restarts at; null when retried from the start. */
+  checkpoint: CheckpointRecord | null;
+  /** The run the task continues in. */
+  runId: string;
+}
+
+function summaryOf(info: WorkflowExecutionInfo): TaskSummary {
+  const sa = info.typedSearchAttributes;
+  const state = sa.get(LongrunState) ?? null;
+  return {
+    taskId: info.workflowId,
+    runId: info.runId,
+    execution: info.status.name,
+    state: (LIFECYCLE_STATES as readonly string[]).includes(state ?? '') ? (state as LifecycleState) : null,
+    agent: sa.get(LongrunAgent) ?? null,
+    durability: sa.get(LongrunDurability) ?? null,
+    phase: sa.get(LongrunPhase) ?? null,
+    percent: sa.get(LongrunProgress) ?? null,
+    startedAt: info.startTime.getTime(),
+    closedAt: info.closeTime?.getTime() ?? null,
+  };
+}
+
 export const ListFilterSchema = z.strictObject({
   state: z.enum(LIFECYCLE_STATES, { message: `must be one of ${LIFECYCLE_STATES.join(', ')}` }).optional(),
   agent: z
@@ -203,7 +249,9 @@ export class LongrunClient {
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
-    private readonly ownedConnection?: Connection
+    private readonly ownedConnection?: Connection,
+    /** Webhook URLs added to every task this client starts (`LONGRUN_WEBHOOK_URLS` with `connect`). */
+    private readonly webhookUrls: readonly string[] = []
   ) {}
 
   static async connect(opts: ConnectOptions = {}): Promise<LongrunClient> {
@@ -222,7 +270,7 @@ export class LongrunClient {
       );
     }
     const client = new Client({ connection, namespace: config.namespace });
-    return new LongrunClient(client, config.taskQueue, connection);
+    return new LongrunClient(client, config.taskQueue, connection, config.webhookUrls);
   }
 
   /**
@@ -234,6 +282,11 @@ export class LongrunClient {
     specInput: TaskSpecInput | Record<string, unknown>,
     options: StartOptions = {}
   ): Promise<StartedTask> {
+    if (this.webhookUrls.length > 0 && typeof specInput === 'object' && specInput !== null) {
+      const own = Array.isArray(specInput.webhooks) ? (specInput.webhooks as { url?: unknown }[]) : [];
+      const extra = this.webhookUrls.filter((url) => !own.some((w) => w.url === url)).map((url) => ({ url }));
+      specInput = { ...specInput, webhooks: [...own, ...extra] };
+    }
     const spec: TaskSpec = parseOrThrow(TaskSpecSchema, specInput, 'task spec', 'spec');
     const bytes = Buffer.byteLength(JSON.stringify(specInput));
     if (bytes > MAX_SPEC_BYTES) {
@@ -369,25 +422,143 @@ export class LongrunClient {
       query: clauses.join(' AND '),
       pageSize: Math.min(limit, 1000),
     })) {
-      const sa = info.typedSearchAttributes;
-      const state = sa.get(LongrunState) ?? null;
-      out.push({
-        taskId: info.workflowId,
-        runId: info.runId,
-        execution: info.status.name,
-        state: (LIFECYCLE_STATES as readonly string[]).includes(state ?? '')
-          ? (state as LifecycleState)
-          : null,
-        agent: sa.get(LongrunAgent) ?? null,
-        durability: sa.get(LongrunDurability) ?? null,
-        phase: sa.get(LongrunPhase) ?? null,
-        percent: sa.get(LongrunProgress) ?? null,
-        startedAt: info.startTime.getTime(),
-        closedAt: info.closeTime?.getTime() ?? null,
-      });
+      out.push(summaryOf(info));
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /**
+   * Dead letters: tasks whose latest run failed, newest first, with the last failure and the recovery
+   * checkpoint (from the task's memo: no worker needed). Retry them with `retry`.
+   */
+  async listFailed(filter: FailedFilter = {}): Promise<FailedTask[]> {
+    const f = parseOrThrow(FailedFilterSchema, filter, 'failed filter');
+    const out: FailedTask[] = [];
+    const seen = new Set<string>();
+    const clauses = [`WorkflowType = 'longTask'`, `ExecutionStatus = 'Failed'`];
+    if (f.agent) clauses.push(`${LongrunAgent.name} = '${f.agent}'`);
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+      const row = summaryOf(info);
+      // Visibility lists every run: only a task's latest run says whether it is still failed.
+      if (row.execution !== 'FAILED' || seen.has(row.taskId)) continue;
+      seen.add(row.taskId);
+      const latest = await this.describeOrUndefined(row.taskId);
+      if (!latest || latest.runId !== row.runId || latest.status.name !== 'FAILED') continue;
+      const memo = latest.memo?.[FAILURE_MEMO] as
+        { error?: string; failure?: FailureRecord | null; recoveryCheckpoint?: CheckpointRecord } | undefined;
+      out.push({
+        ...row,
+        error: memo?.error ?? null,
+        failure: memo?.failure ?? null,
+        recoveryCheckpoint: memo?.recoveryCheckpoint ?? null,
+      });
+      if (out.length >= (f.limit ?? 100)) break;
+    }
+    return out;
+  }
+
+  /**
+   * Runs a failed task again: from its recovery checkpoint (the failed step is scheduled anew, the
+   * steps before it are not redone), from another named checkpoint, or from the start (`from:
+   * 'start'`). A Temporal reset: the task keeps its id and history, and continues in a new run.
+   */
+  async retry(taskId: string, options: { from?: string } = {}): Promise<RetryResult> {
+    const from = options.from ?? 'recovery';
+    if (typeof from !== 'string' || from.trim() === '') {
+      throw new ValidationError('retry options', [
+        { path: 'from', rule: 'must be "start", "recovery" or a checkpoint id' },
+      ]);
+    }
+    const latest = await this.describeOrUndefined(taskId);
+    if (!latest) throw new UnknownTaskError(taskId);
+    if (latest.status.name !== 'FAILED') {
+      throw new InvalidTransitionError(
+        taskId,
+        'retry',
+        `the task is ${latest.status.name.toLowerCase()}, not failed; only a failed task can be retried`
+      );
+    }
+    if (from === 'start') {
+      const first = await this.firstRun(taskId);
+      const runId = await this.resetTo(taskId, first.runId, first.eventId, 'longrun retry from the start');
+      return { taskId, from, checkpoint: null, runId };
+    }
+    if (from === 'recovery') {
+      const memo = latest.memo?.[FAILURE_MEMO] as { recoveryCheckpoint?: CheckpointRecord } | undefined;
+      const checkpoint = memo?.recoveryCheckpoint;
+      if (!checkpoint) {
+        throw new InvalidTransitionError(
+          taskId,
+          'retry',
+          'the task has no recovery checkpoint (it failed before longrun recorded them): retry from "start" or a checkpoint id'
+        );
+      }
+      const runId = await this.resetTo(
+        taskId,
+        checkpoint.runId,
+        checkpoint.resetEventId,
+        `longrun retry from recovery checkpoint ${checkpoint.id} (${checkpoint.label})`
+      );
+      return { taskId, from, checkpoint, runId };
+    }
+    // The failed run's memo lists its checkpoints: no query (and no worker) needed.
+    const memo = latest.memo?.[FAILURE_MEMO] as { checkpoints?: CheckpointRecord[] } | undefined;
+    if (!memo?.checkpoints) {
+      const rolled = await this.rollback(taskId, from);
+      return { taskId, from, checkpoint: rolled.checkpoint, runId: rolled.runId };
+    }
+    const checkpoint = memo.checkpoints.find((c) => c.id === from);
+    if (!checkpoint) {
+      throw new UnknownCheckpointError(
+        taskId,
+        from,
+        memo.checkpoints.map((c) => c.id)
+      );
+    }
+    const runId = await this.resetTo(
+      taskId,
+      checkpoint.runId,
+      checkpoint.resetEventId,
+      `longrun retry from checkpoint ${checkpoint.id} (${checkpoint.label})`
+    );
+    return { taskId, from, checkpoint, runId };
+  }
+
+  /** The task's first run and the event id of its first completed workflow task. */
+  private async firstRun(taskId: string): Promise<{ runId: string; eventId: number }> {
+    let first: { runId: string; startedAt: number } | undefined;
+    for await (const info of this.client.workflow.list({ query: `WorkflowId = '${taskId}'` })) {
+      const startedAt = info.startTime.getTime();
+      if (!first || startedAt < first.startedAt) first = { runId: info.runId, startedAt };
+    }
+    if (!first) throw new UnknownTaskError(taskId);
+    const history = await this.client.workflow.getHandle(taskId, first.runId).fetchHistory();
+    const { EventType } = temporal.api.enums.v1;
+    const completed = history.events?.find(
+      (e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    );
+    if (!completed?.eventId)
+      throw new Error(`task "${taskId}": its first run never completed a workflow task`);
+    return { runId: first.runId, eventId: Number(completed.eventId) };
+  }
+
+  /** A Temporal reset of `runId` to a workflow task; signals and updates after it are not reapplied. */
+  private async resetTo(taskId: string, runId: string, eventId: number, reason: string): Promise<string> {
+    const { ResetReapplyExcludeType } = temporal.api.enums.v1;
+    const response: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
+      await this.client.workflowService.resetWorkflowExecution({
+        namespace: this.client.options.namespace,
+        workflowExecution: { workflowId: taskId, runId },
+        workflowTaskFinishEventId: Long.fromNumber(eventId),
+        reason,
+        requestId: randomUUID(),
+        resetReapplyExcludeTypes: [
+          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL,
+          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
+        ],
+      });
+    return response.runId ?? '';
   }
 
   /**
@@ -510,23 +681,16 @@ export class LongrunClient {
         checkpointId,
         records.map((r) => r.id)
       );
-    const { ResetReapplyExcludeType } = temporal.api.enums.v1;
-    const response: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
-      await this.client.workflowService.resetWorkflowExecution({
-        namespace: this.client.options.namespace,
-        workflowExecution: { workflowId: taskId, runId: checkpoint.runId },
-        workflowTaskFinishEventId: Long.fromNumber(checkpoint.resetEventId),
-        reason: `longrun rollback to checkpoint ${checkpoint.id} (${checkpoint.label})`,
-        requestId: randomUUID(),
-        resetReapplyExcludeTypes: [
-          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL,
-          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
-        ],
-      });
+    const runId = await this.resetTo(
+      taskId,
+      checkpoint.runId,
+      checkpoint.resetEventId,
+      `longrun rollback to checkpoint ${checkpoint.id} (${checkpoint.label})`
+    );
     return {
       taskId,
       checkpoint,
-      runId: response.runId ?? '',
+      runId,
       stepsToRedo: stepsRedoneByRollback(
         checkpoint,
         plan.map((s) => s.id),

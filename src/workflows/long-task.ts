@@ -1019,7 +1019,13 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         const last = state.failures?.[state.failures.length - 1] ?? null;
         // Dead letters: the failure and where to retry from, readable without a worker.
         upsertMemo({
-          [FAILURE_MEMO]: { error, failure: last, recoveryCheckpoint: recovery, failedAt: now() },
+          [FAILURE_MEMO]: {
+            error,
+            failure: last,
+            recoveryCheckpoint: recovery,
+            checkpoints: state.checkpoints,
+            failedAt: now(),
+          },
         });
         await notify('task.failed', { error, failure: last, recoveryCheckpoint: recovery.id });
       }

@@ -49,7 +49,8 @@ function eventsOf(taskId: string): WebhookEvent[] {
     })
     .filter((e) => e.taskId === taskId);
 }
-const eventually = <T>(what: string, probe: () => T | undefined) => waitFor(what, probe, 30_000, 100);
+const eventually = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>) =>
+  waitFor(what, probe, 30_000, 100);
 
 describe('time limits', () => {
   it('warns at 75% of the deadline, then stops with a final checkpoint and partial results', async () => {
