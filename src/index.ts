@@ -43,7 +43,24 @@ export type { ActivityEntry, ActivityKind } from './shared/activity-log';
 export type { EtaConfidence, Velocity } from './shared/velocity';
 export { loadConfig } from './runtime/config';
 export type { LongrunConfig } from './runtime/config';
+export { verifyWebhook } from './runtime/webhook-signing';
+export type { VerifyWebhookOptions, WebhookVerification } from './runtime/webhook-signing';
+export { WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, WebhookEventSchema } from './shared/webhooks';
+export type { WebhookEvent, WebhookEventType } from './shared/webhooks';
 export { createLongrunWorker, builtinActions } from './runtime/worker-factory';
+export {
+  BreakerRegistry,
+  CircuitOpenError,
+  breakerFor,
+  breakerStates,
+  configureBreakers,
+} from './runtime/circuit-breakers';
+export type { BreakerStatus } from './runtime/circuit-breakers';
+export type { BreakerSettings, BreakerStateName } from './shared/circuit-breaker';
+export { LlmClient, llmActions } from './activities/llm';
+export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './activities/llm';
+export { healthReport, startHealthServer } from './runtime/health';
+export type { HealthReport, HealthServer, HealthStatus } from './runtime/health';
 export { ArtifactStore, ArtifactCorruptError } from './runtime/artifact-store';
 export type { Artifacts } from './runtime/artifact-store';
 export {

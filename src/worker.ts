@@ -1,28 +1,96 @@
 /**
  * Worker entry point: `node dist/worker.js` (or `longrun worker`). Connects to TEMPORAL_ADDRESS
- * (default 127.0.0.1:7233) and runs longrun tasks until SIGINT/SIGTERM, then drains and exits.
+ * (default 127.0.0.1:7233) and runs longrun tasks until SIGINT/SIGTERM.
+ *
+ * Graceful shutdown: the first SIGTERM or SIGINT (or SIGQUIT, SIGUSR2) stops polling and stops every
+ * running step at its next item; each step hands its latest cursor to the server and is retried at once
+ * on another worker. The process exits 0 once all have, or 1 after LONGRUN_SHUTDOWN_GRACE_MS if a step
+ * did not stop (it resumes from its last checkpoint after its heartbeat timeout). A second signal exits
+ * at once with 128 + the signal number.
  */
 
+import { constants } from 'node:os';
+import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './runtime/config';
+import { healthReport, startHealthServer } from './runtime/health';
 import { createLongrunWorker } from './runtime/worker-factory';
 
-export async function runWorker(): Promise<void> {
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
+
+function log(line: string): void {
+  console.error(`longrun worker ${process.pid}: ${line}`);
+}
+
+function steps(n: number): string {
+  return `${n} step${n === 1 ? '' : 's'}`;
+}
+
+/** Runs the worker until a shutdown signal; resolves with the exit code once every step is handed over. */
+export async function runWorker(): Promise<number> {
   const config = loadConfig();
+  try {
+    // This entry point handles the signals itself (below), to log, cap the wait and force a second time.
+    Runtime.install({ shutdownSignals: [] });
+  } catch {
+    // A runtime already exists in this process: its own signal handlers stop the worker too.
+  }
   const address = config.address ?? `127.0.0.1:${config.devPort}`;
   const { worker, connection } = await createLongrunWorker({ config, address });
-  console.error(
-    `longrun worker ${process.pid}: task queue "${config.taskQueue}" on ${address}/${config.namespace}`
-  );
+  log(`task queue "${config.taskQueue}" on ${address}/${config.namespace}`);
+  const health = config.health
+    ? await startHealthServer({ ...config.health, report: () => healthReport({ worker }) })
+    : undefined;
+  if (health) log(`health report on ${health.url}`);
+
+  let stopping: { signal: NodeJS.Signals; at: number; running: number } | undefined;
+  let deadline: NodeJS.Timeout | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log(
+        `${signal} again: exiting now; running steps resume from their last checkpoint after their heartbeat timeout`
+      );
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+    const running = worker.getStatus().numInFlightNonLocalActivities;
+    stopping = { signal, at: Date.now(), running };
+    log(
+      `${signal}, stopping: ${steps(running)} saving ${running === 1 ? 'its' : 'their'} cursor ` +
+        `(waiting up to ${config.shutdownGraceMs} ms; ` +
+        `a second signal exits at once)`
+    );
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    deadline = setTimeout(() => {
+      const left = worker.getStatus().numInFlightNonLocalActivities;
+      log(
+        `grace time of ${config.shutdownGraceMs} ms is over with ${steps(left)} still running: exiting; ` +
+          'they resume from their last checkpoint after their heartbeat timeout'
+      );
+      process.exit(1);
+    }, config.shutdownGraceMs);
+  };
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+
   try {
     await worker.run();
   } finally {
+    clearTimeout(deadline);
+    await health?.close();
     await connection.close();
   }
+  log(
+    stopping
+      ? `stopped ${Date.now() - stopping.at} ms after ${stopping.signal}: ${steps(stopping.running)} handed over with their cursor; exiting`
+      : 'stopped'
+  );
+  return 0;
 }
 
 if (require.main === module) {
-  runWorker().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runWorker().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    }
+  );
 }

@@ -10,7 +10,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory, TemporalFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../runtime/artifact-store';
 import { describeHardware, type HardwareDescription } from '../runtime/hardware';
 import { FailureType } from '../shared/errors';
@@ -18,6 +18,7 @@ import type { StepRequest, StepResult } from '../shared/step-io';
 import { issuesOf } from '../shared/validation';
 import type { ActionRegistry } from './action';
 import { kindOf, toStepFailure } from './errors';
+import { createNotifyActivities } from './notify';
 import { createStepContext } from './step-context';
 
 export interface ActivityDeps {
@@ -27,6 +28,29 @@ export interface ActivityDeps {
   workRoot: string;
   /** How often a running step reports item progress to its workflow; 0: never. @default 30000 */
   progressSignalMs?: number;
+  /** HMAC secret that signs task webhooks (`X-Longrun-Signature`); unset: unsigned. */
+  webhookSecret?: string;
+}
+
+/** `ApplicationFailure.type` of a step stopped because its worker shuts down (the SDK's own name for it). */
+const WORKER_SHUTDOWN_FAILURE = 'WorkerShutdown';
+
+/**
+ * A step stopped by its worker's shutdown fails retryably rather than as cancelled: the SDK then flushes
+ * the step's last heartbeat (its cursor) before it reports, the server keeps that cursor for the retry,
+ * and the retry starts at once on another worker whatever the step's backoff.
+ */
+function workerShutdownFailure(stepId: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: WORKER_SHUTDOWN_FAILURE,
+    message: `step ${stepId} stopped: its worker (pid ${process.pid}) is shutting down; it resumes from its cursor`,
+    nextRetryDelay: '100 milliseconds',
+    category: ApplicationFailureCategory.BENIGN,
+  });
+}
+
+function isNonRetryable(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.nonRetryable === true;
 }
 
 function safeSegment(value: string): string {
@@ -35,6 +59,9 @@ function safeSegment(value: string): string {
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    /** Sends one task event to one webhook URL (`sendWebhook`, see ./notify). */
+    ...createNotifyActivities({ secret: deps.webhookSecret }),
+
     /** Measures the worker's machine once per task (planning) to pick the hardware profile. */
     async describeHardware(): Promise<HardwareDescription> {
       return describeHardware();
@@ -72,6 +99,9 @@ export function createActivities(deps: ActivityDeps) {
       try {
         return { output: await action.run(ctx, parsed.data) };
       } catch (err) {
+        if (Context.current().cancellationDetails?.workerShutdown && !isNonRetryable(err)) {
+          throw workerShutdownFailure(request.stepId);
+        }
         // Cancellation and failures already typed (by longrun or the action) pass through as they are.
         if (err instanceof TemporalFailure) throw err;
         if (kindOf(err) === 'resource')

@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../shared/validation';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
+import { WebhookUrlSchema } from '../shared/webhooks';
+import type { LlmSettings } from '../activities/llm/client';
+import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from '../shared/circuit-breaker';
 
 const flag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true/false, yes/no or 1/0' })
@@ -50,10 +53,56 @@ const EnvSchema = z.object({
     .int()
     .refine((v) => v === 0 || (v >= 1_000 && v <= 3_600_000), 'must be 0 (off) or 1000 to 3600000')
     .default(30_000),
+  /**
+   * Graceful shutdown (SIGTERM/SIGINT): running steps are asked to stop at once and hand their cursor to
+   * the server; the worker waits this long for them, ms, then exits anyway (a step that did not stop
+   * resumes from its last checkpoint after its heartbeat timeout).
+   * @default 10000
+   */
+  LONGRUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** gRPC port of the local dev server. @default 7233 */
   LONGRUN_DEV_PORT: port.default(7233),
   /** Web UI port of the local dev server. @default 8233 */
   LONGRUN_DEV_UI_PORT: port.default(8233),
+  /** Consecutive failures of an external service (LLM) that open its circuit breaker. @default 5 */
+  LONGRUN_BREAKER_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .default(DEFAULT_BREAKER_SETTINGS.failureThreshold),
+  /** How long an open circuit fails fast before one trial call, ms. @default 60000 */
+  LONGRUN_BREAKER_RECOVERY_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(86_400_000)
+    .default(DEFAULT_BREAKER_SETTINGS.recoveryTimeoutMs),
+  /** OpenAI-compatible API base URL, e.g. `https://api.openai.com/v1`. Unset: no LLM actions. */
+  LONGRUN_LLM_BASE_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  /** Bearer key of the LLM API; unset for local servers that need none. */
+  LONGRUN_LLM_API_KEY: z.string().min(1).optional(),
+  /** Model of every LLM call; required with LONGRUN_LLM_BASE_URL. */
+  LONGRUN_LLM_MODEL: z.string().min(1).max(200).optional(),
+  /** Limit of one LLM HTTP call, ms. @default 60000 */
+  LONGRUN_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** Port of the worker's health report (`GET /health`). Unset: no health server. */
+  LONGRUN_HEALTH_PORT: port.optional(),
+  /** Address the health server listens on (0.0.0.0 in a container). @default "127.0.0.1" */
+  LONGRUN_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /** HMAC secret that signs task webhooks (`X-Longrun-Signature`). Unset: webhooks are unsigned. */
+  LONGRUN_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
+  LONGRUN_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url !== '')
+    )
+    .pipe(z.array(WebhookUrlSchema)),
 });
 
 export interface TlsSettings {
@@ -77,6 +126,18 @@ export interface LongrunConfig {
   devUiPort: number;
   maxCheckpointIntervalMs: number;
   progressReportMs: number;
+  /** Circuit breakers of external services (LONGRUN_BREAKER_*). */
+  breaker: BreakerSettings;
+  /** The LLM adapter's settings (LONGRUN_LLM_*), or undefined when no base URL is set. */
+  llm: LlmSettings | undefined;
+  /** The worker's health server (LONGRUN_HEALTH_PORT/HOST), or undefined when off. */
+  health: { port: number; host: string } | undefined;
+  /** How long a stopping worker waits for its running steps to save their cursor, ms. */
+  shutdownGraceMs: number;
+  /** Signs webhooks when set; never logged. */
+  webhookSecret: string | undefined;
+  /** Receive every task's webhook events (LONGRUN_WEBHOOK_URLS). */
+  webhookUrls: string[];
 }
 
 /** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
@@ -87,6 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const e = parseOrThrow(EnvSchema, picked, 'environment');
   if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
     throw new Error('invalid environment: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  }
+  if (e.LONGRUN_LLM_BASE_URL && !e.LONGRUN_LLM_MODEL) {
+    throw new Error('invalid environment: LONGRUN_LLM_MODEL must be set when LONGRUN_LLM_BASE_URL is');
   }
   const tlsWanted = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY);
   const dataDir = resolve(cwd, e.LONGRUN_DATA_DIR ?? '.longrun');
@@ -110,7 +174,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     devPort: e.LONGRUN_DEV_PORT,
     maxCheckpointIntervalMs: e.LONGRUN_MAX_CHECKPOINT_INTERVAL_MS,
     progressReportMs: e.LONGRUN_PROGRESS_REPORT_MS,
+    breaker: {
+      failureThreshold: e.LONGRUN_BREAKER_THRESHOLD,
+      recoveryTimeoutMs: e.LONGRUN_BREAKER_RECOVERY_MS,
+    },
+    llm: e.LONGRUN_LLM_BASE_URL
+      ? {
+          baseUrl: e.LONGRUN_LLM_BASE_URL,
+          apiKey: e.LONGRUN_LLM_API_KEY,
+          model: e.LONGRUN_LLM_MODEL as string,
+          timeoutMs: e.LONGRUN_LLM_TIMEOUT_MS,
+        }
+      : undefined,
+    health:
+      e.LONGRUN_HEALTH_PORT === undefined
+        ? undefined
+        : { port: e.LONGRUN_HEALTH_PORT, host: e.LONGRUN_HEALTH_HOST },
+    shutdownGraceMs: e.LONGRUN_SHUTDOWN_GRACE_MS,
     devUiPort: e.LONGRUN_DEV_UI_PORT,
+    webhookSecret: e.LONGRUN_WEBHOOK_SECRET,
+    webhookUrls: e.LONGRUN_WEBHOOK_URLS,
   };
 }
 

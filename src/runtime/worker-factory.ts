@@ -4,7 +4,9 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { actionRegistry, createActivities, type AgentAction } from '../activities';
 import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { datasetActions } from '../activities/agents/dataset';
+import { llmActions } from '../activities/llm';
 import { ArtifactStore } from './artifact-store';
+import { configureBreakers } from './circuit-breakers';
 import { connectionOptions, type LongrunConfig } from './config';
 import { ensureSearchAttributes } from './dev-server';
 import { describeHardware } from './hardware';
@@ -21,7 +23,7 @@ export interface LongrunWorkerOptions {
   address?: string;
   /** An existing connection to reuse (its owner closes it). */
   connection?: NativeConnection;
-  /** Agent actions to register. @default builtinActions */
+  /** Agent actions to register. @default builtinActions, plus `llm.summarize` when LONGRUN_LLM_BASE_URL is set */
   actions?: AgentAction[];
   /** Extra worker options (identity, tuning, ...). */
   workerOptions?: Partial<WorkerOptions>;
@@ -39,8 +41,11 @@ export async function createLongrunWorker(
   if (!opts.connection && !address) throw new Error('createLongrunWorker needs an address or a connection');
   const connection =
     opts.connection ?? (await NativeConnection.connect(connectionOptions(config, address as string)));
+  // The process-wide circuits (shared by every task this worker runs) take the configured settings.
+  configureBreakers(config.breaker);
+  const actions = opts.actions ?? [...builtinActions, ...(config.llm ? llmActions(config.llm) : [])];
   const activities = createActivities({
-    actions: actionRegistry(opts.actions ?? builtinActions),
+    actions: actionRegistry(actions),
     artifacts: new ArtifactStore(config.artifactDir, {
       backupRoot: config.artifactBackupDir,
       onRestore: (ref, reason) =>
@@ -48,6 +53,7 @@ export async function createLongrunWorker(
     }),
     workRoot: join(config.dataDir, 'work'),
     progressSignalMs: config.progressReportMs,
+    webhookSecret: config.webhookSecret,
   });
   const workflows = existsSync(PREBUILT_BUNDLE)
     ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }
@@ -68,8 +74,10 @@ export async function createLongrunWorker(
     taskQueue: config.taskQueue,
     activities,
     ...workflows,
-    // Steps stop at their next item once cancelled, so cancel them soon after shutdown starts.
-    shutdownGraceTime: '1 second',
+    // On shutdown, running steps are cancelled at once: they stop at their next item, hand their cursor to
+    // the server and are retried on another worker (waiting for steps of hours to finish is pointless).
+    // `longrun worker` caps the wait at LONGRUN_SHUTDOWN_GRACE_MS (src/worker.ts).
+    shutdownGraceTime: 0,
     maxCachedWorkflows: 500,
     maxHeartbeatThrottleInterval: config.maxCheckpointIntervalMs,
     ...opts.workerOptions,

@@ -3,7 +3,7 @@
  * worker runs in this process (with the slow test action), the CLI in child processes.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskSummary } from '../../src/client';
 import type { TaskProgress } from '../../src/shared/progress';
@@ -109,9 +109,9 @@ describe('longrun CLI', () => {
     }[];
     expect(records.map((r) => r.label)).toContain('before resuming');
 
-    const extend = await longrun('extend', 'cli-steer', '--by', '2h');
+    const extend = await longrun('extend', 'cli-steer', '--until', '2001-01-01T00:00:00Z');
     expect(extend.code).toBe(4);
-    expect(extend.stderr).toContain('the task has no deadline to extend');
+    expect(extend.stderr).toContain('until: must be later than the current deadline');
 
     const resumed = await longrun('resume', 'cli-steer');
     expect(resumed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^cli-steer: executing/) });
@@ -238,5 +238,64 @@ describe('longrun CLI', () => {
     const finished = await longrun('pause', 'cli-steer');
     expect(finished.code).toBe(4);
     expect(finished.stderr).toContain('the task is completed');
+  });
+
+  it('lists a failed task as a dead letter and retries it from its recovery checkpoint', async () => {
+    const ledger = join(t.dir, 'cli-dead.ledger');
+    const spec = {
+      v: 1,
+      taskId: 'cli-dead',
+      agent: 'cli-test',
+      durability: 'basic',
+      phases: [
+        {
+          id: 'p',
+          steps: [
+            { id: 'a', action: 'test.tally', input: { ledger, label: 'a' } },
+            {
+              id: 'b',
+              action: 'test.flaky',
+              input: {
+                ledger,
+                label: 'b',
+                counter: join(t.dir, 'cli-dead.count'),
+                failures: 1,
+                kind: 'permanent',
+              },
+            },
+          ],
+        },
+      ],
+    };
+    await longrun('start', specFile('dead', spec));
+    expect((await longrun('result', 'cli-dead')).code).toBe(5);
+    const failed = await longrun('failed');
+    expect(failed.code).toBe(0);
+    expect(failed.stdout).toMatch(
+      /^cli-dead {2}failed \S+ {2}agent cli-test\n {2}step b failed: permanent failure 1 of 1/
+    );
+    expect(failed.stdout).toContain('last failure: step b, permanent, attempt 1, decision fail');
+    expect(failed.stdout).toMatch(
+      /retry: longrun retry cli-dead {3}\(from recovery-\d+: retry point: step b failed\)/
+    );
+    const json = JSON.parse((await longrun('failed', '--json')).stdout) as { taskId: string }[];
+    expect(json.map((f) => f.taskId)).toContain('cli-dead');
+
+    const retried = await longrun('retry', 'cli-dead');
+    expect(retried).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^retrying cli-dead from checkpoint recovery-\d+ /),
+    });
+    expect((await longrun('result', 'cli-dead')).code).toBe(0);
+    expect(
+      readFileSync(ledger, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/@\d+$/, ''))
+    ).toEqual(['a', 'b', 'b']);
+    expect((await longrun('failed')).stdout).not.toContain('cli-dead');
+    const again = await longrun('retry', 'cli-dead');
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain('the task is completed, not failed');
   });
 });

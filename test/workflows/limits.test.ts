@@ -203,7 +203,7 @@ describe('idle detection', () => {
       const e = eventsOf(taskId);
       return e.some((x) => x.type === 'task.completed') ? e : undefined;
     });
-    expect(events.map((e) => `${e.type}${e.data.level ? `:${String(e.data.level)}` : ''}`)).toEqual([
+    expect(events.map((e) => `${e.type}${typeof e.data.level === 'string' ? `:${e.data.level}` : ''}`)).toEqual([
       'task.idle:warning',
       'task.idle:pause',
       'task.paused',

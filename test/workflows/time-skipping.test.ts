@@ -49,6 +49,8 @@ describe('a task spanning more than 30 hours (time-skipping test server)', () =>
       taskId: 'thirty-two-hours',
       agent: 'test',
       durability: 'high',
+      // Longer than the 4-hour task limit: a task this long says so with its deadline.
+      deadline: new Date(Date.now() + 3 * 24 * 3_600_000).toISOString(),
       phases,
     };
     const { worker } = await inProcessWorker({

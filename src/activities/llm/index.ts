@@ -1,0 +1,20 @@
+/**
+ * The LLM adapter (OpenAI-compatible chat completions behind a circuit breaker) and its demo action.
+ *
+ * @example
+ * ```ts
+ * const actions = [...builtinActions, ...llmActions({ baseUrl, apiKey, model, timeoutMs: 60_000 })];
+ * ```
+ */
+import { LlmClient, type LlmSettings } from './client';
+import { summarizeAction } from './summarize';
+
+export { LlmClient } from './client';
+export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './client';
+export { summarizeAction } from './summarize';
+export type { SummaryCursor, SummaryEntry } from './summarize';
+
+/** The LLM actions (`llm.summarize`) on one client, its calls through the process-wide circuit breakers. */
+export function llmActions(settings: LlmSettings, client = new LlmClient(settings)) {
+  return [summarizeAction(client)];
+}
