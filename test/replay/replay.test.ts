@@ -41,6 +41,19 @@ describe('workflow replay', () => {
     ).resolves.toBeUndefined();
   });
 
+  it.each([
+    ['long-task-deadline-partial-v3.json', 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED'],
+    ['long-task-idle-pause-v3.json', 'EVENT_TYPE_TIMER_STARTED'],
+  ])('replays a task with time limits, idle detection and webhooks (v3): %s', async (file, event) => {
+    const history = fixture(file) as { events: Array<{ eventType: string }> };
+    expect(history.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(history.events.some((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')).toBe(true);
+    expect(history.events.some((e) => e.eventType === event)).toBe(true);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)
+    ).resolves.toBeUndefined();
+  });
+
   it('fails with DeterminismViolationError against a deliberately changed workflow', async () => {
     const tampered = await bundleWorkflowCode({ workflowsPath: require.resolve('./tampered-workflows') });
     await expect(

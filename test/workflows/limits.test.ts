@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { verifyWebhook } from '../../src/runtime/webhook-signing';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import type { WebhookEvent } from '../../src/shared/webhooks';
-import { useWorkerEnv } from '../support/temporal';
+import { recordHistory, useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/worker-process';
@@ -99,6 +99,7 @@ describe('time limits', () => {
     });
     expect(events.map((e) => e.type)).toEqual(['task.deadline', 'task.completed']);
     expect(events[1]?.data).toMatchObject({ state: 'partial', partial: true, stepsRemaining: 2 });
+    recordHistory(t.env, taskId, 'long-task-deadline-partial-v3.json');
   });
 
   it('runs to the end when the deadline is extended in time', async () => {
@@ -203,13 +204,11 @@ describe('idle detection', () => {
       const e = eventsOf(taskId);
       return e.some((x) => x.type === 'task.completed') ? e : undefined;
     });
-    expect(events.map((e) => `${e.type}${typeof e.data.level === 'string' ? `:${e.data.level}` : ''}`)).toEqual([
-      'task.idle:warning',
-      'task.idle:pause',
-      'task.paused',
-      'task.completed',
-    ]);
+    expect(
+      events.map((e) => `${e.type}${typeof e.data.level === 'string' ? `:${e.data.level}` : ''}`)
+    ).toEqual(['task.idle:warning', 'task.idle:pause', 'task.paused', 'task.completed']);
     expect(events[2]?.data.reason).toMatch(/^idle: no item progress/);
+    recordHistory(t.env, taskId, 'long-task-idle-pause-v3.json');
     // Deliveries carry their event id for de-duplication, the same as the body's.
     for (const r of receiver.requests.filter((x) => x.body.includes(`"taskId":"${taskId}"`))) {
       expect(r.headers['x-longrun-delivery']).toBe((JSON.parse(r.body) as WebhookEvent).id);
