@@ -55,8 +55,7 @@ export async function runWorker(): Promise<number> {
     stopping = { signal, at: Date.now(), running };
     log(
       `${signal}, stopping: ${steps(running)} saving ${running === 1 ? 'its' : 'their'} cursor ` +
-        `(waiting up to ${config.shutdownGraceMs} ms; ` +
-        `a second signal exits at once)`
+        `(waiting up to ${config.shutdownGraceMs} ms; a second signal exits at once)`
     );
     if (worker.getState() === 'RUNNING') worker.shutdown();
     deadline = setTimeout(() => {

@@ -1,0 +1,250 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { LongrunClient } from '../../src/client';
+import { codebaseReviewSpec } from '../../src/shared/plans';
+import { isStepHeartbeat } from '../../src/shared/step-io';
+import { generateRepo } from '../support/fixture-repo';
+import { startDevServerEnv } from '../support/temporal';
+import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+
+const FILES = 3000;
+const LINES_PER_FILE = 1000;
+/** The worker's LONGRUN_SHUTDOWN_GRACE_MS in these tests. */
+const GRACE_MS = 5_000;
+/** Standard durability: a dead worker's step would wait for this heartbeat timeout (30 s) before a retry. */
+const HEARTBEAT_TIMEOUT_MS = 30_000;
+
+interface AuditLine {
+  pid: number;
+  attempt: number;
+  index: number;
+  path: string;
+  at: number;
+}
+
+/** The analyze step as the server sees it: its recorded cursor, attempt and last failure. */
+interface ServerStep {
+  next: number | undefined;
+  attempt: number;
+  state: string;
+  lastFailureType: string | undefined;
+  lastFailureMessage: string | undefined;
+  lastWorker: string;
+}
+
+let env: TestWorkflowEnvironment;
+let dir: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  env = await startDevServerEnv();
+  dir = mkdtempSync(join(tmpdir(), 'longrun-graceful-'));
+  generateRepo(join(dir, 'repo'), FILES, LINES_PER_FILE); // every task reviews this one tree
+});
+
+afterAll(async () => {
+  for (const w of workers) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.exited;
+  }
+  await env?.teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function readAudit(path: string): AuditLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith('}'))
+    .map((line) => JSON.parse(line) as AuditLine);
+}
+
+async function serverStep(longrun: LongrunClient, taskId: string): Promise<ServerStep | undefined> {
+  const description = await longrun.client.workflow.getHandle(taskId).describe();
+  const pending = description.raw.pendingActivities?.[0];
+  if (!pending) return undefined;
+  const payloads = pending.heartbeatDetails?.payloads ?? [];
+  const [details] = payloads.length
+    ? await decodeArrayFromPayloads(longrun.client.options.loadedDataConverter, payloads)
+    : [undefined];
+  const cursor = isStepHeartbeat(details) ? (details.cursor as { next?: number } | null) : null;
+  return {
+    next: cursor?.next,
+    attempt: pending.attempt ?? 0,
+    state: temporal.api.enums.v1.PendingActivityState[pending.state ?? 0] ?? String(pending.state),
+    lastFailureType: pending.lastFailure?.applicationFailureInfo?.type ?? undefined,
+    lastFailureMessage: pending.lastFailure?.message ?? undefined,
+    lastWorker: pending.lastWorkerIdentity ?? '',
+  };
+}
+
+/** Workflow tasks that timed out (a task left on a dead worker's sticky queue times out after 10 s). */
+async function workflowTaskTimeouts(longrun: LongrunClient, taskId: string): Promise<number> {
+  const history = await longrun.client.workflow.getHandle(taskId).fetchHistory();
+  const EventType = temporal.api.enums.v1.EventType;
+  return (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
+    .length;
+}
+
+interface HandOver {
+  signal: 'SIGTERM' | 'SIGINT';
+  tasks: number;
+  /** Start worker B before the signal (a rolling restart) rather than after A has exited. */
+  secondFirst: boolean;
+}
+
+async function handOver({ signal, tasks, secondFirst }: HandOver) {
+  const queue = `graceful-${signal.toLowerCase()}`;
+  const workerEnv = {
+    TEMPORAL_ADDRESS: env.address,
+    LONGRUN_TASK_QUEUE: queue,
+    LONGRUN_DATA_DIR: join(dir, `data-${queue}`), // both workers run on this machine and share it
+    LONGRUN_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    // A progress signal every second: workflow tasks keep coming while the steps run on either worker.
+    LONGRUN_PROGRESS_REPORT_MS: '1000',
+  };
+  const longrun = new LongrunClient(env.client, queue);
+  const first = spawnWorker(workerEnv);
+  workers.push(first);
+  const ids = Array.from({ length: tasks }, (_, i) => `${queue}-${i}`);
+  const auditOf = (id: string) => join(dir, `${id}.audit.jsonl`);
+  for (const taskId of ids) {
+    await longrun.start(
+      codebaseReviewSpec({
+        taskId,
+        root: join(dir, 'repo'),
+        durability: 'standard',
+        heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+        auditLog: auditOf(taskId),
+      })
+    );
+  }
+  // Signal once every task's analyze step is under way (a cursor recorded on the server).
+  for (const taskId of ids) {
+    await waitFor(
+      `${taskId}: a recorded cursor past 5% of the files`,
+      async () => ((await serverStep(longrun, taskId))?.next ?? 0) >= FILES / 20 || undefined,
+      90_000,
+      50
+    );
+  }
+  let second: WorkerProcess | undefined;
+  let secondStartedAt = 0;
+  const startSecond = async () => {
+    second = spawnWorker(workerEnv);
+    workers.push(second);
+    secondStartedAt = Date.now();
+    await waitFor('worker B polling', () => (/task queue/.test(second!.output()) ? true : undefined), 30_000);
+  };
+  if (secondFirst) await startSecond();
+
+  const signalledAt = Date.now();
+  first.child.kill(signal);
+  const exitCode = await first.exited;
+  const exitMs = Date.now() - signalledAt;
+
+  // Right after A's exit: what A's ledger holds and what the server kept of each step.
+  const atExit = new Map<string, { ledger: AuditLine[]; step: ServerStep | undefined }>();
+  for (const taskId of ids) {
+    atExit.set(taskId, { ledger: readAudit(auditOf(taskId)), step: await serverStep(longrun, taskId) });
+  }
+
+  if (!secondFirst) await startSecond();
+  const results = await Promise.all(ids.map((id) => longrun.result(id)));
+  const completedAt = Date.now();
+  const b = second as unknown as WorkerProcess;
+  b.child.kill('SIGTERM');
+  expect(await b.exited).toBe(0);
+
+  const rows = [];
+  for (const [i, taskId] of ids.entries()) {
+    const { ledger, step } = atExit.get(taskId)!;
+    const audit = readAudit(auditOf(taskId));
+    const byFirst = audit.filter((a) => a.pid === first.pid);
+    const bySecond = audit.filter((a) => a.pid === b.pid);
+    const analyzedBySecond = new Set(bySecond.map((a) => a.index));
+    const firstOnB = Math.min(...bySecond.map((a) => a.at));
+    rows.push({
+      taskId,
+      ledgerLines: ledger.length,
+      lastLedgerIndex: Math.max(...ledger.map((a) => a.index)),
+      serverCursor: step?.next,
+      state: step?.state,
+      attempt: step?.attempt,
+      lastFailure: step?.lastFailureType,
+      lastFailureMessage: step?.lastFailureMessage,
+      firstIndexOnB: Math.min(...bySecond.map((a) => a.index)),
+      redone: byFirst.filter((a) => analyzedBySecond.has(a.index)).length,
+      analyzed: new Set(audit.map((a) => a.index)).size,
+      signalToFirstItemOnB: firstOnB - signalledAt,
+      bStartToFirstItemOnB: firstOnB - secondStartedAt,
+      workflowTaskTimeouts: await workflowTaskTimeouts(longrun, taskId),
+      resumedFrom: results[i]?.outputs.analyze?.resumedFrom,
+      files: results[i]?.outputs.analyze?.files,
+    });
+  }
+  console.log(
+    [
+      `${signal}: worker A (pid ${first.pid}) exited with code ${exitCode} ${exitMs} ms after the signal (grace ${GRACE_MS} ms)`,
+      `worker B (pid ${b.pid}) started ${secondStartedAt - signalledAt} ms after the signal; ` +
+        `all ${tasks} tasks completed ${completedAt - signalledAt} ms after it`,
+      ...rows.map((r) => JSON.stringify(r)),
+      '--- worker A, longrun lines ---',
+      ...first
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('longrun worker')),
+    ].join('\n')
+  );
+  return { exitCode, exitMs, rows, output: first.output() };
+}
+
+describe('graceful shutdown of a real worker process', () => {
+  it('on SIGTERM stops, saves every running step cursor on the server and a new worker resumes each step exactly there', async () => {
+    const tasks = 3;
+    const run = await handOver({ signal: 'SIGTERM', tasks, secondFirst: false });
+    expect(run.exitCode).toBe(0);
+    // Steps stop at their next item (milliseconds here), far inside the grace time.
+    expect(run.exitMs).toBeLessThan(GRACE_MS);
+    expect(run.output).toContain(`SIGTERM, stopping: ${tasks} steps saving their cursor`);
+    expect(run.output).toMatch(new RegExp(`stopped \\d+ ms after SIGTERM: ${tasks} steps handed over`));
+    for (const row of run.rows) {
+      // The server holds the cursor right after the last file A analyzed: a step checks for
+      // cancellation only between files, and its final cursor travels with the shutdown failure.
+      expect(row.serverCursor).toBe(row.lastLedgerIndex + 1);
+      expect(row.lastFailure).toBe('WorkerShutdown');
+      expect(row.lastFailureMessage).toMatch(/is shutting down; it resumes from its cursor/);
+      expect(row.state).toBe('PENDING_ACTIVITY_STATE_SCHEDULED');
+      expect(row.attempt).toBe(2);
+      // B starts exactly there: nothing redone, nothing skipped, every file analyzed once.
+      expect(row.firstIndexOnB).toBe(row.serverCursor);
+      expect(row.resumedFrom).toBe(row.serverCursor);
+      expect(row.redone).toBe(0);
+      expect(row.analyzed).toBe(FILES);
+      expect(row.files).toBe(FILES);
+      // B took the step over at once (retry after 100 ms), not after the 30 s heartbeat timeout, and
+      // no workflow task waited on A's sticky queue.
+      expect(row.bStartToFirstItemOnB).toBeLessThan(HEARTBEAT_TIMEOUT_MS / 3);
+      expect(row.workflowTaskTimeouts).toBe(0);
+    }
+  });
+
+  it('on SIGINT hands the steps over to a worker that is already running (a rolling restart) within a second or two', async () => {
+    const run = await handOver({ signal: 'SIGINT', tasks: 2, secondFirst: true });
+    expect(run.exitCode).toBe(0);
+    expect(run.exitMs).toBeLessThan(GRACE_MS);
+    expect(run.output).toContain('SIGINT, stopping: 2 steps saving their cursor');
+    for (const row of run.rows) {
+      expect(row.serverCursor).toBe(row.lastLedgerIndex + 1);
+      expect(row.firstIndexOnB).toBe(row.serverCursor);
+      expect(row.redone).toBe(0);
+      expect(row.analyzed).toBe(FILES);
+      expect(row.signalToFirstItemOnB).toBeLessThan(HEARTBEAT_TIMEOUT_MS / 3);
+      expect(row.workflowTaskTimeouts).toBe(0);
+    }
+  });
+});
