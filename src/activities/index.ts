@@ -33,16 +33,18 @@ export interface ActivityDeps {
 }
 
 /** `ApplicationFailure.type` of a step stopped because its worker shuts down (the SDK's own name for it). */
-const WORKER_SHUTDOWN_FAILURE = 'WorkerShutdown';
+const WORKER_SHUTDOWN_FAILURE = FailureType.WorkerShutdown;
 
 /**
  * A step stopped by its worker's shutdown fails retryably rather than as cancelled: the SDK then flushes
  * the step's last heartbeat (its cursor) before it reports, the server keeps that cursor for the retry,
  * and the retry starts at once on another worker whatever the step's backoff.
  */
-function workerShutdownFailure(stepId: string): ApplicationFailure {
+function workerShutdownFailure(stepId: string, last: unknown): ApplicationFailure {
   return ApplicationFailure.create({
     type: WORKER_SHUTDOWN_FAILURE,
+    // The workflow resumes from this cursor should the shutdown come on the step's last attempt.
+    details: [last],
     message: `step ${stepId} stopped: its worker (pid ${process.pid}) is shutting down; it resumes from its cursor`,
     nextRetryDelay: '100 milliseconds',
     category: ApplicationFailureCategory.BENIGN,
@@ -100,7 +102,7 @@ export function createActivities(deps: ActivityDeps) {
         return { output: await action.run(ctx, parsed.data) };
       } catch (err) {
         if (Context.current().cancellationDetails?.workerShutdown && !isNonRetryable(err)) {
-          throw workerShutdownFailure(request.stepId);
+          throw workerShutdownFailure(request.stepId, ctx.lastHeartbeat());
         }
         // Cancellation and failures already typed (by longrun or the action) pass through as they are.
         if (err instanceof TemporalFailure) throw err;

@@ -98,6 +98,8 @@ export interface StepContextDeps {
 export interface OwnedStepContext extends StepContext {
   /** Stops the context's timers and hands over the latest checkpoint. */
   dispose(): void;
+  /** The latest heartbeat details (cursor and item progress). */
+  lastHeartbeat(): StepHeartbeat;
 }
 
 export function createStepContext(request: StepRequest, deps: StepContextDeps): OwnedStepContext {
@@ -200,6 +202,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
 
   const ctx: OwnedStepContext = {
     dispose,
+    lastHeartbeat: () => last,
     taskId: request.taskId,
     stepId: request.stepId,
     attempt: activity.info.attempt,

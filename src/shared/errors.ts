@@ -11,6 +11,8 @@ export const FailureType = {
   ArtifactCorrupt: 'LongrunArtifactCorrupt',
   /** A task spec failed validation inside the workflow. */
   InvalidSpec: 'LongrunInvalidSpec',
+  /** A step stopped because its worker shuts down; details carry its last heartbeat (cursor). */
+  WorkerShutdown: 'WorkerShutdown',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

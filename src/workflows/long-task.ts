@@ -167,7 +167,9 @@ function cursorOf(err: ActivityFailure): unknown {
       ? cause.details[0]
       : cause instanceof TimeoutFailure
         ? cause.lastHeartbeatDetails
-        : undefined;
+        : cause instanceof ApplicationFailure && cause.type === FailureType.WorkerShutdown
+          ? cause.details?.[0]
+          : undefined;
   return isStepHeartbeat(details) && details.cursor !== null ? details.cursor : undefined;
 }
 
@@ -949,6 +951,20 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
       if (!(err instanceof ActivityFailure)) throw err;
       const cursor = cursorOf(err);
       if (cursor !== undefined) state.cursors[step.id] = cursor;
+      if (
+        limitsOn &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === FailureType.WorkerShutdown
+      ) {
+        // Worker restarts used up the step's attempts: not a failure of the step. Schedule it again.
+        note(
+          'info',
+          `step ${step.id} stopped by worker shutdowns on its last attempt: scheduled again`,
+          step.id
+        );
+        items = null;
+        continue;
+      }
       // The step's attempts are behind it: skip it, roll back to a checkpoint, or stop (seed 001).
       const cause = err.cause;
       const kind: FailureKind =
