@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LongrunClient } from '../../src/client';
 import { codebaseReviewSpec } from '../../src/shared/plans';
 import { isStepHeartbeat } from '../../src/shared/step-io';
+import { readAudit, type AuditLine } from '../support/audit-log';
 import { generateRepo } from '../support/fixture-repo';
 import { startDevServerEnv } from '../support/temporal';
 import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
@@ -17,14 +18,6 @@ const LINES_PER_FILE = 1000;
 const GRACE_MS = 5_000;
 /** Standard durability: a dead worker's step would wait for this heartbeat timeout (30 s) before a retry. */
 const HEARTBEAT_TIMEOUT_MS = 30_000;
-
-interface AuditLine {
-  pid: number;
-  attempt: number;
-  index: number;
-  path: string;
-  at: number;
-}
 
 /** The analyze step as the server sees it: its recorded cursor, attempt and last failure. */
 interface ServerStep {
@@ -54,14 +47,6 @@ afterAll(async () => {
   await env?.teardown();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function readAudit(path: string): AuditLine[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.endsWith('}'))
-    .map((line) => JSON.parse(line) as AuditLine);
-}
 
 async function serverStep(longrun: LongrunClient, taskId: string): Promise<ServerStep | undefined> {
   const description = await longrun.client.workflow.getHandle(taskId).describe();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
@@ -8,6 +8,7 @@ import { LongrunClient } from '../../src/client';
 import { checkpointIntervalFor } from '../../src/shared/durability';
 import { codebaseReviewSpec } from '../../src/shared/plans';
 import { isStepHeartbeat, type StepHeartbeat } from '../../src/shared/step-io';
+import { readAudit } from '../support/audit-log';
 import { generateRepo } from '../support/fixture-repo';
 import { startDevServerEnv } from '../support/temporal';
 import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
@@ -17,14 +18,6 @@ const LINES_PER_FILE = 2500;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 const CHECKPOINT_INTERVAL_MS = checkpointIntervalFor(HEARTBEAT_TIMEOUT_MS);
 const TASK_QUEUE = 'sigkill-test';
-
-interface AuditLine {
-  pid: number;
-  attempt: number;
-  index: number;
-  path: string;
-  at: number;
-}
 
 let env: TestWorkflowEnvironment;
 let dir: string;
@@ -44,14 +37,6 @@ afterAll(async () => {
   await env?.teardown();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function readAudit(path: string): AuditLine[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.endsWith('}'))
-    .map((line) => JSON.parse(line) as AuditLine);
-}
 
 function listFiles(root: string): string[] {
   const out: string[] = [];
