@@ -80,6 +80,9 @@ export async function createLongrunWorker(
     shutdownGraceTime: 0,
     maxCachedWorkflows: 500,
     maxHeartbeatThrottleInterval: config.maxCheckpointIntervalMs,
+    // A workflow task queued for a worker that died waits this long before any worker may take it (SDK
+    // default 10 s, measured in full by bench/recovery.mjs --kill-at 0.995); a live worker polls at once.
+    stickyQueueScheduleToStartTimeout: '3 seconds',
     ...opts.workerOptions,
   });
   return { worker, connection, ownsConnection: !opts.connection };

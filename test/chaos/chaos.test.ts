@@ -37,7 +37,7 @@ const TASK_QUEUE = 'chaos';
 const LOSS_BOUND_MS = DEFAULT_MAX_CHECKPOINT_INTERVAL_MS + HEARTBEAT_HANDOFF_MS + 500;
 /** The high level's heartbeat timeout on a small machine: the longest a dead worker goes unnoticed. */
 const HEARTBEAT_TIMEOUT_MS = durabilityPolicy('high', { hardware: 'small' }).heartbeatTimeoutMs;
-/** The high level's retry backoff after the 4th failed attempt of one step (0.5 s doubling). */
+/** The longest retry backoff one step reaches here: 5 failed attempts at high (0.5 s, doubling). */
 const MAX_BACKOFF_MS = durabilityPolicy('high').retry.initialIntervalMs * 2 ** WORKER_KILLS;
 
 interface Crash {
