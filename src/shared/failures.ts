@@ -158,6 +158,18 @@ export function recoveryDecision(failure: StepFailure): RecoveryDecision {
   return 'fail';
 }
 
+/**
+ * A step whose attempts ran out because its workers kept dying (the last attempt ended in a heartbeat
+ * timeout) is scheduled again from its cursor this many times: a lost worker is not a failure of the
+ * step, but a step that takes down every worker it runs on must end.
+ */
+export const CRASH_RESCHEDULES = 5;
+
+/** Whether to schedule a step again after its attempts ended with a lost worker (see `CRASH_RESCHEDULES`). */
+export function rescheduleAfterLostWorker(lastAttemptLostWorker: boolean, reschedules: number): boolean {
+  return lastAttemptLostWorker && reschedules < CRASH_RESCHEDULES;
+}
+
 /** A critical failure is retried this many attempts in all, then the workflow decides (rollback). */
 export const CRITICAL_ATTEMPTS = 3;
 

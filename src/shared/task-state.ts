@@ -48,4 +48,6 @@ export interface CarriedState {
   idle?: { stepId: string; since: number } | null;
   /** Sequence number of the last webhook event. */
   notifySeq?: number;
+  /** Times each step was scheduled again after its attempts ended with lost workers. */
+  lostWorkers?: Record<string, number>;
 }

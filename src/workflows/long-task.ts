@@ -35,8 +35,10 @@ import {
 import { durabilityPolicy, type DurabilityPolicy } from '../shared/durability';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../shared/errors';
 import {
+  CRASH_RESCHEDULES,
   FAILURE_LOG_LIMIT,
   kindOfFailureType,
+  rescheduleAfterLostWorker,
   recoveryDecision,
   type FailureKind,
   type FailureRecord,
@@ -960,6 +962,18 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         note(
           'info',
           `step ${step.id} stopped by worker shutdowns on its last attempt: scheduled again`,
+          step.id
+        );
+        items = null;
+        continue;
+      }
+      const lostWorker = err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
+      const lost = state.lostWorkers?.[step.id] ?? 0;
+      if (limitsOn && rescheduleAfterLostWorker(lostWorker, lost)) {
+        state.lostWorkers = { ...state.lostWorkers, [step.id]: lost + 1 };
+        note(
+          'warning',
+          `step ${step.id}: its last attempt lost its worker (heartbeat timeout); scheduled again from its cursor (${lost + 1} of ${CRASH_RESCHEDULES})`,
           step.id
         );
         items = null;

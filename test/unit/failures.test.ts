@@ -2,11 +2,13 @@ import {
   attemptRetryDelay,
   backoffDelay,
   classifyFailure,
+  CRASH_RESCHEDULES,
   FAILURE_KINDS,
   FAILURE_TYPE_OF_KIND,
   RECOVERY_DECISIONS,
   recoveryDecision,
   RESOURCE_RETRY_DELAY_MS,
+  rescheduleAfterLostWorker,
   retryAfterMs,
 } from '../../src/shared/failures';
 
@@ -94,5 +96,14 @@ describe('recoveryDecision', () => {
             else expect(decision).toBe('fail');
           }
     expect([...seen].sort()).toEqual([...RECOVERY_DECISIONS].sort());
+  });
+});
+
+describe('lost workers', () => {
+  it('schedules a step again after its attempts ended with a lost worker, at most CRASH_RESCHEDULES times', () => {
+    expect(rescheduleAfterLostWorker(true, 0)).toBe(true);
+    expect(rescheduleAfterLostWorker(true, CRASH_RESCHEDULES - 1)).toBe(true);
+    expect(rescheduleAfterLostWorker(true, CRASH_RESCHEDULES)).toBe(false);
+    expect(rescheduleAfterLostWorker(false, 0)).toBe(false);
   });
 });

@@ -1,0 +1,86 @@
+/**
+ * A lost worker is not a failure of the step: at `basic` (3 attempts) a step whose worker process is
+ * SIGKILLed three times (each attempt ends in a heartbeat timeout) is scheduled again from its cursor
+ * and the task completes, every file analysed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { LongrunClient } from '../../src/client';
+import { codebaseReviewSpec } from '../../src/shared/plans';
+import { failuresQuery } from '../../src/workflows/messages';
+import { readAudit } from '../support/audit-log';
+import { generateRepo } from '../support/fixture-repo';
+import { startDevServerEnv } from '../support/temporal';
+import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+
+const FILES = 1500;
+const TASK_QUEUE = 'lost-workers';
+let env: TestWorkflowEnvironment;
+let dir: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  env = await startDevServerEnv();
+  dir = mkdtempSync(join(tmpdir(), 'longrun-lost-workers-'));
+  generateRepo(join(dir, 'repo'), FILES, 2500);
+});
+afterAll(async () => {
+  for (const w of workers) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.exited;
+  }
+  await env?.teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('schedules a step again when every attempt lost its worker, and completes', async () => {
+  const taskId = 'lost-workers';
+  const auditLog = join(dir, 'audit.jsonl');
+  const workerEnv = {
+    TEMPORAL_ADDRESS: env.address,
+    LONGRUN_TASK_QUEUE: TASK_QUEUE,
+    LONGRUN_DATA_DIR: join(dir, 'data'),
+  };
+  const longrun = new LongrunClient(env.client, TASK_QUEUE);
+  const start = () => {
+    const w = spawnWorker(workerEnv);
+    workers.push(w);
+    return w;
+  };
+  let current = start();
+  await longrun.start(
+    codebaseReviewSpec({
+      taskId,
+      root: join(dir, 'repo'),
+      durability: 'basic',
+      heartbeatTimeoutMs: 2_000,
+      auditLog,
+    })
+  );
+  for (let kill = 1; kill <= 3; kill++) {
+    const pid = current.pid;
+    await waitFor(
+      `files analysed by worker ${kill}`,
+      () => (readAudit(auditLog).filter((a) => a.pid === pid).length >= 100 ? true : undefined),
+      90_000,
+      50
+    );
+    current.child.kill('SIGKILL');
+    await current.exited;
+    current = start();
+  }
+  const result = await longrun.result(taskId);
+  expect(result.state).toBe('completed');
+  const audit = readAudit(auditLog);
+  expect(new Set(audit.map((a) => a.index)).size).toBe(FILES);
+  // Three workers were lost during the analyze step, each after analysing files of its own attempt.
+  expect(new Set(audit.map((a) => a.attempt))).toEqual(new Set([1, 2, 3]));
+  const logs = (await longrun.logs(taskId)).map((e) => e.message);
+  expect(logs).toContain(
+    'step analyze: its last attempt lost its worker (heartbeat timeout); scheduled again from its cursor (1 of 5)'
+  );
+  expect(await env.client.workflow.getHandle(taskId).query(failuresQuery)).toEqual([]);
+  current.child.kill('SIGTERM');
+});
