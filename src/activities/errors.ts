@@ -31,11 +31,16 @@ export class TransientError extends Error {
   }
 }
 
-/** The machine ran out of something: longrun clears the step's `tempDir` and retries a minute later. */
+/**
+ * The machine ran out of something: longrun clears the step's `tempDir` and retries a minute later
+ * (or after `retryAfterMs`, when the action knows better, e.g. a quota that resets).
+ */
 export class ResourceError extends Error {
   override readonly name = 'ResourceError';
-  constructor(message: string, options: Options = {}) {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: Options & { retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -89,10 +94,11 @@ export function kindOf(err: unknown): FailureKind {
 export function toStepFailure(err: unknown, stepId: string, attempt: number): ApplicationFailure {
   const kind = kindOf(err);
   const message = err instanceof Error ? err.message : String(err);
-  const retryAfter = err instanceof TransientError ? err.retryAfterMs : undefined;
+  const retryAfter =
+    err instanceof TransientError || err instanceof ResourceError ? err.retryAfterMs : undefined;
   const nextRetryDelay =
     kind === 'resource'
-      ? RESOURCE_RETRY_DELAY_MS
+      ? (retryAfter ?? RESOURCE_RETRY_DELAY_MS)
       : kind === 'transient' && retryAfter !== undefined
         ? retryAfter
         : undefined;

@@ -1,6 +1,13 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { CriticalError, defineAction, PermanentError, TransientError } from '../../src/activities';
+import {
+  CriticalError,
+  defineAction,
+  PermanentError,
+  ResourceError,
+  TransientError,
+} from '../../src/activities';
 
 /** Appends its label (and one line per item) to a ledger file: an outside record of what ran. */
 export const tallyAction = defineAction({
@@ -103,4 +110,24 @@ export const toolAction = defineAction({
   },
 });
 
-export const testActions = [tallyAction, gateAction, slowAction, flakyAction, toolAction];
+/**
+ * Writes scratch files to its temp folder, then runs out of disk on its first `failures` attempts
+ * (ENOSPC, retried after `retryAfterMs`); each attempt records whether it found the folder emptied.
+ */
+export const diskFullAction = defineAction({
+  name: 'test.diskfull',
+  description: 'Fill the temp folder, then fail for lack of disk space',
+  input: z.object({ ledger: z.string(), failures: z.number().int().min(0), retryAfterMs: z.number().int() }),
+  async run(ctx, input) {
+    const leftovers = readdirSync(ctx.tempDir).length;
+    appendFileSync(input.ledger, `attempt ${ctx.attempt}: ${leftovers} files in tempDir\n`);
+    writeFileSync(join(ctx.tempDir, `scratch-${ctx.attempt}.bin`), Buffer.alloc(1024));
+    await Promise.resolve();
+    if (ctx.attempt <= input.failures) {
+      throw new ResourceError('ENOSPC: no space left on device, write', { retryAfterMs: input.retryAfterMs });
+    }
+    return { attempt: ctx.attempt };
+  },
+});
+
+export const testActions = [tallyAction, gateAction, slowAction, flakyAction, toolAction, diskFullAction];

@@ -68,6 +68,29 @@ describe('recovery strategies', () => {
     expect(await failures('transient')).toEqual([]); // retried within the step: no decision needed
   });
 
+  it('empties the step temp folder after running out of disk, and retries after the given wait', async () => {
+    const ledger = join(t.dir, 'diskfull.ledger');
+    await t.longrun.start({
+      v: 1,
+      taskId: 'diskfull',
+      agent: 'recovery-test',
+      phases: [
+        {
+          id: 'p',
+          steps: [
+            { id: 'write', action: 'test.diskfull', input: { ledger, failures: 1, retryAfterMs: 1_500 } },
+          ],
+        },
+      ],
+    });
+    const started = Date.now();
+    const result = await t.longrun.result('diskfull');
+    expect(result.outputs.write).toEqual({ attempt: 2 });
+    // The first attempt left a scratch file behind; the retry found the temp folder emptied.
+    expect(lines(ledger)).toEqual(['attempt 1: 0 files in tempDir', 'attempt 2: 0 files in tempDir']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+  });
+
   it('skips a failing non-critical step, records why, and completes the rest', async () => {
     const spec: TaskSpecInput = {
       v: 1,
