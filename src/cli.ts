@@ -71,6 +71,12 @@ function statusText(taskId: string, execution: string, p: TaskProgress | null): 
       (p.deadline ? `, deadline ${p.deadline}` : ''),
     `steps completed ${p.stepsCompleted}/${p.step.count}, run ${p.run}, last checkpoint ${p.lastCheckpoint ?? 'none'}`,
   ];
+  if (p.phaseTime) {
+    lines.push(
+      `phase time ${formatDuration(p.phaseTime.usedMs)} of its ${formatDuration(p.phaseTime.limitMs)} limit`
+    );
+  }
+  for (const warning of p.warnings ?? []) lines.push(`warning: ${warning}`);
   if (p.error) lines.push(`error: ${p.error}`);
   if (p.recent.length) lines.push('recent:', ...p.recent.slice(-5).map((e) => `  ${formatActivity(e)}`));
   return `${lines.join('\n')}\n`;

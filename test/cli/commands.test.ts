@@ -86,6 +86,8 @@ describe('longrun CLI', () => {
       /[█░]{30} \d+\.\d% \| executing \| phase 1\/1 work \| step 2\/2 b \| \d+\/600 items/
     );
     expect(status.stdout).toContain('recent:');
+    expect(status.stdout).toMatch(/\nphase time \d+s of its 10m 00s limit\n/);
+    expect(status.stdout).toMatch(/, deadline \d{4}-\d\d-\d\dT/);
 
     const paused = await longrun('pause', 'cli-steer', '--reason', 'lunch');
     expect(paused).toMatchObject({
