@@ -12,14 +12,13 @@
 //
 //   npm run build && node bench/overhead.mjs [--items 6000] [--item-ms 5] [--repeat 5]
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { freePort } from './support.mjs';
+import { calibrate, freePort, work } from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
@@ -41,24 +40,6 @@ if (!Number.isInteger(items) || items <= 0) throw new Error(`--items: must be a 
  * One item of real CPU work: SHA-256 of `size` bytes (the item index stamped in), allocating almost
  * nothing, so the comparison measures durability overhead rather than garbage collection.
  */
-let buffer = Buffer.alloc(0);
-function work(index, size) {
-  if (buffer.length !== size) buffer = Buffer.alloc(size, 7);
-  buffer.writeUInt32LE(index, 0);
-  return createHash('sha256').update(buffer).digest()[0];
-}
-
-/** The buffer size whose hash takes about `targetMs` on this machine (median of 5 timings). */
-function calibrate(targetMs) {
-  const size = 1 << 20;
-  work(0, size);
-  const samples = Array.from({ length: 5 }, () => {
-    const t = performance.now();
-    for (let i = 0; i < 10; i++) work(i, size);
-    return (performance.now() - t) / 10;
-  }).sort((a, b) => a - b);
-  return Math.max(1024, Math.round((size * targetMs) / samples[2]));
-}
 
 async function runVariant(variant, rounds, address, dir) {
   mkdirSync(dir, { recursive: true });

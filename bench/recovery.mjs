@@ -20,14 +20,13 @@
 //   npm run build && node bench/recovery.mjs [--repeat 3] [--levels basic,standard,high]
 //     [--items 2000] [--item-ms 5] [--kill-at 0.3] [--hardware small|standard]
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { freePort, markdownTable } from './support.mjs';
+import { calibrate, freePort, markdownTable, work } from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
@@ -45,26 +44,6 @@ const { values } = parseArgs({
     dir: { type: 'string' },
   },
 });
-
-/** One item of real CPU work: SHA-256 of `size` bytes with the item index stamped in. */
-let buffer = Buffer.alloc(0);
-function work(index, size) {
-  if (buffer.length !== size) buffer = Buffer.alloc(size, 7);
-  buffer.writeUInt32LE(index, 0);
-  return createHash('sha256').update(buffer).digest()[0];
-}
-
-/** The buffer size whose hash takes about `targetMs` on this machine (median of 5 timings). */
-function calibrate(targetMs) {
-  const size = 1 << 20;
-  work(0, size);
-  const samples = Array.from({ length: 5 }, () => {
-    const t = performance.now();
-    for (let i = 0; i < 10; i++) work(i, size);
-    return (performance.now() - t) / 10;
-  }).sort((a, b) => a - b);
-  return Math.max(1024, Math.round((size * targetMs) / samples[2]));
-}
 
 if (values.worker) {
   // Worker process: the longrun worker (same factory and options as `dist/worker.js`) with one action.
