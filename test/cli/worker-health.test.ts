@@ -3,31 +3,14 @@
  * prints it, and SIGTERM stops the worker cleanly.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { HealthReport } from '../../src/runtime/health';
 import { freePort } from '../support/ports';
-import { startDevServerEnv } from '../support/temporal';
-import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+import { useServerAndWorkers } from '../support/temporal';
+import { waitFor } from '../support/worker-process';
 
 const ROOT = join(__dirname, '..', '..');
-let env: TestWorkflowEnvironment;
-let dir: string;
-let worker: WorkerProcess | undefined;
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-health-'));
-});
-afterAll(async () => {
-  if (worker && worker.child.exitCode === null && worker.child.signalCode === null)
-    worker.child.kill('SIGKILL');
-  await worker?.exited;
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useServerAndWorkers('health');
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -43,10 +26,10 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 it('serves GET /health from the worker process, prints it with longrun health, and exits 0 on SIGTERM', async () => {
   const port = await freePort();
-  worker = spawnWorker({
-    TEMPORAL_ADDRESS: env.address,
+  const worker = t.spawn({
+    TEMPORAL_ADDRESS: t.env.address,
     LONGRUN_TASK_QUEUE: 'health-test',
-    LONGRUN_DATA_DIR: join(dir, 'data'),
+    LONGRUN_DATA_DIR: join(t.dir, 'data'),
     LONGRUN_HEALTH_PORT: String(port),
   });
   const url = `http://127.0.0.1:${port}/health`;

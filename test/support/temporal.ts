@@ -15,6 +15,7 @@ import { LongrunClient } from '../../src/client';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { spawnWorker, type WorkerProcess } from './worker-process';
 
 /** A real Temporal dev server (the provisioned CLI binary) with longrun's search attributes. */
 export async function startDevServerEnv(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
@@ -108,6 +109,43 @@ export function useWorkerEnv(opts: {
   afterAll(async () => {
     ctx.worker?.shutdown();
     await running;
+    await ctx.env?.teardown();
+    if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
+}
+
+export interface ServerAndWorkers {
+  env: TestWorkflowEnvironment;
+  /** A temporary folder (repos, ledgers, worker data), removed afterwards. */
+  dir: string;
+  /** Worker processes started with `spawn`, oldest first. */
+  workers: WorkerProcess[];
+  /** Starts the built worker as an OS process with these environment variables (killed afterwards). */
+  spawn(vars: Record<string, string>): WorkerProcess;
+}
+
+/**
+ * Registers beforeAll/afterAll for a test file whose workers are real processes: a dev server, a
+ * temporary folder (`prepare` fills it) and cleanup that SIGKILLs every worker still running.
+ */
+export function useServerAndWorkers(prefix: string, prepare?: (dir: string) => void): ServerAndWorkers {
+  const ctx = { workers: [] as WorkerProcess[] } as unknown as ServerAndWorkers;
+  ctx.spawn = (vars) => {
+    const worker = spawnWorker(vars);
+    ctx.workers.push(worker);
+    return worker;
+  };
+  beforeAll(async () => {
+    ctx.env = await startDevServerEnv();
+    ctx.dir = mkdtempSync(join(tmpdir(), `longrun-${prefix}-`));
+    prepare?.(ctx.dir);
+  });
+  afterAll(async () => {
+    for (const w of ctx.workers) {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    }
     await ctx.env?.teardown();
     if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
   });

@@ -1,40 +1,23 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { emptyAggregates, foldLine, type Aggregates } from '../../src/activities/agents/dataset';
 import { LongrunClient } from '../../src/client';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { builtinActions } from '../../src/runtime/worker-factory';
 import { datasetSpec } from '../../src/shared/plans';
 import { isStepHeartbeat, type ArtifactRef } from '../../src/shared/step-io';
-import { inProcessWorker, startDevServerEnv } from '../support/temporal';
-import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+import { inProcessWorker, useServerAndWorkers } from '../support/temporal';
+import { waitFor } from '../support/worker-process';
 
 const ROOT = join(__dirname, '..', '..');
 const RECORDS = 2_000_000;
 
-let env: TestWorkflowEnvironment;
-let dir: string;
 let dataset: string;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-dataset-'));
-  dataset = join(dir, 'records.jsonl');
+const t = useServerAndWorkers('dataset', (d) => {
+  dataset = join(d, 'records.jsonl');
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'generate-dataset.mjs'), dataset, String(RECORDS)]);
-});
-
-afterAll(async () => {
-  for (const w of workers) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function recordedOffset(longrun: LongrunClient, taskId: string): Promise<number> {
@@ -50,12 +33,12 @@ describe('dataset processor', () => {
 
   it('aggregates a 2,000,000-record JSONL file exactly, with bounded memory', async () => {
     const { worker, artifacts } = await inProcessWorker({
-      connection: env.nativeConnection,
+      connection: t.env.nativeConnection,
       taskQueue: 'dataset-clean',
       actions: builtinActions,
-      dir: join(dir, 'clean'),
+      dir: join(t.dir, 'clean'),
     });
-    const longrun = new LongrunClient(env.client, 'dataset-clean');
+    const longrun = new LongrunClient(t.env.client, 'dataset-clean');
     const rssBefore = process.memoryUsage().rss;
     const result = await worker.runUntil(async () => {
       await longrun.start(datasetSpec({ taskId: 'dataset-clean', path: dataset }));
@@ -81,14 +64,14 @@ describe('dataset processor', () => {
     const size = statSync(dataset).size;
     const taskQueue = 'dataset-killed';
     const workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_ADDRESS: t.env.address,
       LONGRUN_TASK_QUEUE: taskQueue,
-      LONGRUN_DATA_DIR: join(dir, 'data'),
+      LONGRUN_DATA_DIR: join(t.dir, 'data'),
     };
-    const longrun = new LongrunClient(env.client, taskQueue);
+    const longrun = new LongrunClient(t.env.client, taskQueue);
     const offsetsAtKill: number[] = [];
 
-    workers.push(spawnWorker(workerEnv));
+    t.spawn(workerEnv);
     await longrun.start(
       datasetSpec({ taskId: 'dataset-killed', path: dataset, durability: 'high', heartbeatTimeoutMs: 1_000 })
     );
@@ -107,16 +90,16 @@ describe('dataset processor', () => {
         120_000,
         20
       );
-      const victim = workers.at(-1)!;
+      const victim = t.workers.at(-1)!;
       victim.child.kill('SIGKILL');
       await victim.exited;
       offsetsAtKill.push(await recordedOffset(longrun, 'dataset-killed'));
       expect(offsetsAtKill.at(-1)).toBeLessThan(size); // killed before the end
-      workers.push(spawnWorker(workerEnv));
+      t.spawn(workerEnv);
     }
     const result = await longrun.result('dataset-killed');
     const output = result.outputs.process as { aggregates: ArtifactRef; resumedFromOffset: number };
-    const killed = await new ArtifactStore(join(dir, 'data', 'artifacts')).getJson<Aggregates>(
+    const killed = await new ArtifactStore(join(t.dir, 'data', 'artifacts')).getJson<Aggregates>(
       output.aggregates
     );
 

@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LongrunClient } from '../../src/client';
 import { codebaseReviewSpec } from '../../src/shared/plans';
 import { isStepHeartbeat } from '../../src/shared/step-io';
 import { readAudit, type AuditLine } from '../support/audit-log';
 import { generateRepo } from '../support/fixture-repo';
-import { startDevServerEnv } from '../support/temporal';
-import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+import { useServerAndWorkers } from '../support/temporal';
+import { waitFor, type WorkerProcess } from '../support/worker-process';
 
 const FILES = 3000;
 const LINES_PER_FILE = 1000;
@@ -29,24 +26,7 @@ interface ServerStep {
   lastWorker: string;
 }
 
-let env: TestWorkflowEnvironment;
-let dir: string;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-graceful-'));
-  generateRepo(join(dir, 'repo'), FILES, LINES_PER_FILE); // every task reviews this one tree
-});
-
-afterAll(async () => {
-  for (const w of workers) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useServerAndWorkers('graceful', (d) => generateRepo(join(d, 'repo'), FILES, LINES_PER_FILE)); // every task reviews this one tree
 
 async function serverStep(longrun: LongrunClient, taskId: string): Promise<ServerStep | undefined> {
   const description = await longrun.client.workflow.getHandle(taskId).describe();
@@ -85,23 +65,22 @@ interface HandOver {
 async function handOver({ signal, tasks, secondFirst }: HandOver) {
   const queue = `graceful-${signal.toLowerCase()}`;
   const workerEnv = {
-    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_ADDRESS: t.env.address,
     LONGRUN_TASK_QUEUE: queue,
-    LONGRUN_DATA_DIR: join(dir, `data-${queue}`), // both workers run on this machine and share it
+    LONGRUN_DATA_DIR: join(t.dir, `data-${queue}`), // both workers run on this machine and share it
     LONGRUN_SHUTDOWN_GRACE_MS: String(GRACE_MS),
     // A progress signal every second: workflow tasks keep coming while the steps run on either worker.
     LONGRUN_PROGRESS_REPORT_MS: '1000',
   };
-  const longrun = new LongrunClient(env.client, queue);
-  const first = spawnWorker(workerEnv);
-  workers.push(first);
+  const longrun = new LongrunClient(t.env.client, queue);
+  const first = t.spawn(workerEnv);
   const ids = Array.from({ length: tasks }, (_, i) => `${queue}-${i}`);
-  const auditOf = (id: string) => join(dir, `${id}.audit.jsonl`);
+  const auditOf = (id: string) => join(t.dir, `${id}.audit.jsonl`);
   for (const taskId of ids) {
     await longrun.start(
       codebaseReviewSpec({
         taskId,
-        root: join(dir, 'repo'),
+        root: join(t.dir, 'repo'),
         durability: 'standard',
         heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
         auditLog: auditOf(taskId),
@@ -120,8 +99,7 @@ async function handOver({ signal, tasks, secondFirst }: HandOver) {
   let second: WorkerProcess | undefined;
   let secondStartedAt = 0;
   const startSecond = async () => {
-    second = spawnWorker(workerEnv);
-    workers.push(second);
+    second = t.spawn(workerEnv);
     secondStartedAt = Date.now();
     await waitFor('worker B polling', () => (/task queue/.test(second!.output()) ? true : undefined), 30_000);
   };

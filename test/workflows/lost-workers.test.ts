@@ -1,59 +1,31 @@
-/**
- * A lost worker is not a failure of the step: at `basic` (3 attempts) a step whose worker process is
- * SIGKILLed three times (each attempt ends in a heartbeat timeout) is scheduled again from its cursor
- * and the task completes, every file analysed.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LongrunClient } from '../../src/client';
 import { codebaseReviewSpec } from '../../src/shared/plans';
 import { failuresQuery } from '../../src/workflows/messages';
 import { readAudit } from '../support/audit-log';
 import { generateRepo } from '../support/fixture-repo';
-import { startDevServerEnv } from '../support/temporal';
-import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+import { useServerAndWorkers } from '../support/temporal';
+import { waitFor } from '../support/worker-process';
 
 const FILES = 1500;
 const TASK_QUEUE = 'lost-workers';
-let env: TestWorkflowEnvironment;
-let dir: string;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-lost-workers-'));
-  generateRepo(join(dir, 'repo'), FILES, 2500);
-});
-afterAll(async () => {
-  for (const w of workers) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useServerAndWorkers('lost-workers', (d) => generateRepo(join(d, 'repo'), FILES, 2500));
 
 it('schedules a step again when every attempt lost its worker, and completes', async () => {
   const taskId = 'lost-workers';
-  const auditLog = join(dir, 'audit.jsonl');
+  const auditLog = join(t.dir, 'audit.jsonl');
   const workerEnv = {
-    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_ADDRESS: t.env.address,
     LONGRUN_TASK_QUEUE: TASK_QUEUE,
-    LONGRUN_DATA_DIR: join(dir, 'data'),
+    LONGRUN_DATA_DIR: join(t.dir, 'data'),
   };
-  const longrun = new LongrunClient(env.client, TASK_QUEUE);
-  const start = () => {
-    const w = spawnWorker(workerEnv);
-    workers.push(w);
-    return w;
-  };
+  const longrun = new LongrunClient(t.env.client, TASK_QUEUE);
+  const start = () => t.spawn(workerEnv);
   let current = start();
   await longrun.start(
     codebaseReviewSpec({
       taskId,
-      root: join(dir, 'repo'),
+      root: join(t.dir, 'repo'),
       durability: 'basic',
       heartbeatTimeoutMs: 2_000,
       auditLog,
@@ -81,6 +53,6 @@ it('schedules a step again when every attempt lost its worker, and completes', a
   expect(logs).toContain(
     'step analyze: its last attempt lost its worker (heartbeat timeout); scheduled again from its cursor (1 of 5)'
   );
-  expect(await env.client.workflow.getHandle(taskId).query(failuresQuery)).toEqual([]);
+  expect(await t.env.client.workflow.getHandle(taskId).query(failuresQuery)).toEqual([]);
   current.child.kill('SIGTERM');
 });

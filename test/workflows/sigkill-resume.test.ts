@@ -1,8 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
 import { LongrunClient } from '../../src/client';
 import { checkpointIntervalFor } from '../../src/shared/durability';
@@ -10,8 +8,8 @@ import { codebaseReviewSpec } from '../../src/shared/plans';
 import { isStepHeartbeat, type StepHeartbeat } from '../../src/shared/step-io';
 import { readAudit } from '../support/audit-log';
 import { generateRepo } from '../support/fixture-repo';
-import { startDevServerEnv } from '../support/temporal';
-import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
+import { useServerAndWorkers } from '../support/temporal';
+import { waitFor } from '../support/worker-process';
 
 const FILES = 2500;
 const LINES_PER_FILE = 2500;
@@ -19,24 +17,7 @@ const HEARTBEAT_TIMEOUT_MS = 2_000;
 const CHECKPOINT_INTERVAL_MS = checkpointIntervalFor(HEARTBEAT_TIMEOUT_MS);
 const TASK_QUEUE = 'sigkill-test';
 
-let env: TestWorkflowEnvironment;
-let dir: string;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  env = await startDevServerEnv();
-  dir = mkdtempSync(join(tmpdir(), 'longrun-sigkill-'));
-  generateRepo(join(dir, 'repo'), FILES, LINES_PER_FILE);
-});
-
-afterAll(async () => {
-  for (const w of workers) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
-  await env?.teardown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useServerAndWorkers('sigkill', (d) => generateRepo(join(d, 'repo'), FILES, LINES_PER_FILE));
 
 function listFiles(root: string): string[] {
   const out: string[] = [];
@@ -65,19 +46,18 @@ async function recordedCursor(longrun: LongrunClient, taskId: string): Promise<S
 describe('a worker killed with SIGKILL in the middle of a step', () => {
   it('resumes on a new worker process from the last recorded cursor and redoes at most one checkpoint interval', async () => {
     const taskId = 'sigkill-review';
-    const auditLog = join(dir, 'audit.jsonl');
+    const auditLog = join(t.dir, 'audit.jsonl');
     const workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_ADDRESS: t.env.address,
       LONGRUN_TASK_QUEUE: TASK_QUEUE,
-      LONGRUN_DATA_DIR: join(dir, 'data'), // both workers run on this machine and share it
+      LONGRUN_DATA_DIR: join(t.dir, 'data'), // both workers run on this machine and share it
     };
-    const longrun = new LongrunClient(env.client, TASK_QUEUE);
-    const first = spawnWorker(workerEnv);
-    workers.push(first);
+    const longrun = new LongrunClient(t.env.client, TASK_QUEUE);
+    const first = t.spawn(workerEnv);
     await longrun.start(
       codebaseReviewSpec({
         taskId,
-        root: join(dir, 'repo'),
+        root: join(t.dir, 'repo'),
         durability: 'high',
         heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
         auditLog,
@@ -104,8 +84,7 @@ describe('a worker killed with SIGKILL in the middle of a step', () => {
     expect(beforeKill.length).toBeLessThan(FILES); // really killed in the middle of the step
     expect(resumeAt).toBeGreaterThanOrEqual(FILES / 4);
 
-    const second = spawnWorker(workerEnv);
-    workers.push(second);
+    const second = t.spawn(workerEnv);
     const result = await longrun.result(taskId);
     const recoveredAfterMs = Date.now() - killedAt;
     second.child.kill('SIGTERM');
@@ -133,7 +112,7 @@ describe('a worker killed with SIGKILL in the middle of a step', () => {
     expect(redone.length).toBeLessThanOrEqual(Math.ceil(rate * ((CHECKPOINT_INTERVAL_MS + 500) / 1000)));
 
     // The results equal an uninterrupted analysis of the same files.
-    const expected = listFiles(join(dir, 'repo')).map((p) => analyzeSource(readFileSync(p, 'utf8')));
+    const expected = listFiles(join(t.dir, 'repo')).map((p) => analyzeSource(readFileSync(p, 'utf8')));
     expect(result.outputs.analyze).toMatchObject({
       files: FILES,
       lines: expected.reduce((a, m) => a + m.lines, 0),
