@@ -33,6 +33,13 @@ export function canTransition(from: LifecycleState, to: LifecycleState): boolean
   return VALID_TRANSITIONS[from].includes(to);
 }
 
+/** States in which a task has stopped running: it ended (a failed task may still be retried). */
+export const ENDED_STATES: readonly LifecycleState[] = ['completed', 'failed', 'cancelled'];
+
+export function hasEnded(state: LifecycleState): boolean {
+  return ENDED_STATES.includes(state);
+}
+
 /** No transition leaves these states (a failed task can still be resumed, see `VALID_TRANSITIONS`). */
 export function isFinal(state: LifecycleState): boolean {
   return VALID_TRANSITIONS[state].length === 0;

@@ -2,7 +2,7 @@
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
 import type { ActivityEntry } from './activity-log';
-import type { LifecycleState } from './lifecycle';
+import { hasEnded, type LifecycleState } from './lifecycle';
 import type { ProgressSample } from './samples';
 import { estimate, formatDuration, type ProgressPoint, type Velocity } from './velocity';
 
@@ -99,7 +99,7 @@ export function pointsOf(history: readonly ProgressSample[]): ProgressPoint[] {
  * current step already done, and velocity and ETA are recomputed from it. Pure.
  */
 export function withItems(progress: TaskProgress, items: ItemProgress | null, now: number): TaskProgress {
-  const running = !['completed', 'failed', 'cancelled'].includes(progress.state);
+  const running = !hasEnded(progress.state);
   const merged = running ? items : null;
   const percent = Math.min(100, progress.stepsPercent + progress.stepShare * itemFraction(merged));
   const velocity = estimate(
@@ -133,7 +133,7 @@ export function progressLine(p: TaskProgress): string {
 
 /** "ETA 12m 30s (medium)" while the task runs and the ETA is known, else null. */
 export function etaText(p: TaskProgress): string | null {
-  if (p.velocity.etaMs === null || ['completed', 'failed', 'cancelled'].includes(p.state)) return null;
+  if (p.velocity.etaMs === null || hasEnded(p.state)) return null;
   return `ETA ${formatDuration(p.velocity.etaMs)} (${p.velocity.confidence})`;
 }
 

@@ -43,7 +43,7 @@ import {
   type FailureKind,
   type FailureRecord,
 } from '../shared/failures';
-import { durations, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
+import { durations, hasEnded, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
 import {
   dueLimitEvents,
   newPhaseClock,
@@ -371,7 +371,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
 
   /** Warnings still in force: an idle step, 75% of the deadline or of the phase limit used. */
   function warningsOf(): string[] {
-    if (['completed', 'failed', 'cancelled'].includes(state.lifecycle.state)) return [];
+    if (hasEnded(state.lifecycle.state)) return [];
     const out: string[] = [];
     if (state.idle) {
       out.push(
@@ -610,7 +610,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
   };
   /** Waits, in any scope, until `fn` holds; control handlers answer once their request took effect. */
   const settled = (fn: () => boolean): Promise<void> => CancellationScope.nonCancellable(() => condition(fn));
-  const ended = (): boolean => ['completed', 'failed', 'cancelled'].includes(state.lifecycle.state);
+  const ended = (): boolean => hasEnded(state.lifecycle.state);
 
   setHandler(
     pauseUpdate,

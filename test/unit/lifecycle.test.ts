@@ -1,6 +1,7 @@
 import {
   canTransition,
   durations,
+  hasEnded,
   InvalidTransitionError,
   isFinal,
   LIFECYCLE_STATES,
@@ -93,5 +94,11 @@ describe('lifecycle record', () => {
     expect(r.endedAt).toBe(5);
     r = transition(r, 'resuming', 'retry', 7);
     expect(r.endedAt).toBeNull();
+  });
+});
+
+describe('hasEnded', () => {
+  it('is true for completed, failed and cancelled only', () => {
+    expect(LIFECYCLE_STATES.filter(hasEnded)).toEqual(['completed', 'failed', 'cancelled']);
   });
 });
