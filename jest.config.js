@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The soak tier runs on its own: `npm run test:soak` (jest.soak.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/test/soak/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // The examples import the package by name, as a service would.
   moduleNameMapper: { '^longrun$': '<rootDir>/src/index.ts', '^longrun/client$': '<rootDir>/src/client.ts' },

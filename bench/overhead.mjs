@@ -3,7 +3,10 @@
 //   (a) as a plain loop in one process,
 //   (b) as a longrun task at each durability level (one step, a checkpoint after every item; the
 //       worker is warmed up by a one-item task first, as a long-lived worker would be),
-//   (c) with the seeds' pattern: a JSON checkpoint file written and fsynced after every item.
+//   (c) with the seeds' pattern: a JSON checkpoint file written and fsynced after every item;
+// and, for parallel work, the same I/O-bound items (each a wait, like a model call) as 8 steps one
+// after another and as one fan-out of 8 sub-steps running at once, beside plain sequential and
+// Promise.all loops.
 // Each variant runs in its own process (so peak RSS is its own) against one local dev server.
 //
 // Besides wall time it reports the time spent inside the step's loop ("in-step"), so the per-item cost
@@ -11,6 +14,7 @@
 // minus in-step) can be told apart.
 //
 //   npm run build && node bench/overhead.mjs [--items 6000] [--item-ms 5] [--repeat 5]
+//                                            [--io-items 40] [--io-ms 50] [--fan 8]
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +30,9 @@ const { values } = parseArgs({
     items: { type: 'string', default: '6000' },
     repeat: { type: 'string', default: '5' },
     'item-ms': { type: 'string', default: '5' },
+    'io-items': { type: 'string', default: '40' },
+    'io-ms': { type: 'string', default: '50' },
+    fan: { type: 'string', default: '8' },
     variant: { type: 'string' },
     address: { type: 'string' },
     rounds: { type: 'string' },
@@ -35,6 +42,17 @@ const { values } = parseArgs({
 const items = Number(values.items);
 const itemMs = Number(values['item-ms']);
 if (!Number.isInteger(items) || items <= 0) throw new Error(`--items: must be a positive whole number`);
+const ioItems = Number(values['io-items']);
+const ioMs = Number(values['io-ms']);
+const fan = Number(values.fan);
+for (const [flag, n] of [
+  ['--io-items', ioItems],
+  ['--io-ms', ioMs],
+  ['--fan', fan],
+]) {
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag}: must be a positive whole number`);
+}
+const wait = () => new Promise((resolve) => setTimeout(resolve, ioMs));
 
 /**
  * One item of real CPU work: SHA-256 of `size` bytes (the item index stamped in), allocating almost
@@ -48,6 +66,14 @@ async function runVariant(variant, rounds, address, dir) {
   let loopMs = null;
   if (variant === 'plain') {
     for (let i = 0; i < items; i++) work(i, rounds);
+  } else if (variant === 'io-plain-sequential') {
+    for (let s = 0; s < fan; s++) for (let i = 0; i < ioItems; i++) await wait();
+  } else if (variant === 'io-plain-parallel') {
+    await Promise.all(
+      Array.from({ length: fan }, async () => {
+        for (let i = 0; i < ioItems; i++) await wait();
+      })
+    );
   } else if (variant === 'fsync-json') {
     const path = join(dir, 'checkpoint.json');
     let acc = 0;
@@ -59,7 +85,8 @@ async function runVariant(variant, rounds, address, dir) {
       closeSync(fd);
     }
   } else {
-    const level = variant.replace('longrun-', '');
+    const io = variant.startsWith('longrun-io-');
+    const level = io ? 'standard' : variant.replace('longrun-', '');
     const longrun = require('../dist/index.js');
     const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
     const { z } = require('zod');
@@ -78,17 +105,45 @@ async function runVariant(variant, rounds, address, dir) {
         return { acc };
       },
     });
-    const config = { ...longrun.loadConfig({}, dir), taskQueue: `bench-${level}` };
+    const waitAction = longrun.defineAction({
+      name: 'bench.wait',
+      description: 'I/O-bound items: each a wait',
+      input: z.object({ items: z.number().int() }),
+      async run(ctx, input) {
+        const all = Array.from({ length: input.items }, (_, i) => i);
+        for await (const _item of ctx.checkpointed(all)) await wait();
+        return { items: input.items };
+      },
+    });
+    const config = { ...longrun.loadConfig({}, dir), taskQueue: `bench-${variant}` };
     const connection = await NativeConnection.connect({ address });
-    const { worker } = await longrun.createLongrunWorker({ config, connection, actions: [action] });
+    const { worker } = await longrun.createLongrunWorker({
+      config,
+      connection,
+      actions: [action, waitAction],
+    });
     const client = await longrun.LongrunClient.connect({ config, address });
     const taskId = `bench-${level}-${Date.now()}`;
+    const steps = (n) => {
+      if (variant === 'longrun-io-sequential') {
+        return Array.from({ length: fan }, (_, s) => ({
+          id: `s${s}`,
+          action: 'bench.wait',
+          input: { items: n },
+        }));
+      }
+      if (variant === 'longrun-io-fan-out') {
+        const each = Array.from({ length: fan }, (_, s) => s);
+        return [{ id: 'fan', action: 'bench.wait', forEach: each, maxParallel: fan, input: { items: n } }];
+      }
+      return [{ id: 'items', action: 'bench.work', input: { items: n } }];
+    };
     const task = (id, n) => ({
       v: 1,
       taskId: id,
       agent: 'bench',
       durability: level,
-      phases: [{ id: 'work', steps: [{ id: 'items', action: 'bench.work', input: { items: n } }] }],
+      phases: [{ id: 'work', steps: steps(n) }],
     });
     let t0 = 0;
     await worker.runUntil(async () => {
@@ -96,7 +151,7 @@ async function runVariant(variant, rounds, address, dir) {
       await client.start(task(`${taskId}-warmup`, 1));
       await client.result(`${taskId}-warmup`);
       t0 = performance.now();
-      await client.start(task(taskId, items));
+      await client.start(task(taskId, io ? ioItems : items));
       await client.result(taskId);
     });
     const ms = performance.now() - t0;
@@ -139,7 +194,14 @@ const cpu = execFileSync('nproc').toString().trim();
 process.stdout.write(
   `overhead benchmark: ${items} items of ~${itemMs} ms CPU (SHA-256 of ${(rounds / 1024 / 1024).toFixed(1)} MiB each), ${cpu} cores\n`
 );
-const variants = ['plain', 'longrun-basic', 'longrun-standard', 'longrun-high', 'fsync-json'];
+const cpuVariants = ['plain', 'longrun-basic', 'longrun-standard', 'longrun-high', 'fsync-json'];
+const ioVariants = [
+  'io-plain-sequential',
+  'io-plain-parallel',
+  'longrun-io-sequential',
+  'longrun-io-fan-out',
+];
+const variants = [...cpuVariants, ...ioVariants];
 const repeat = Number(values.repeat);
 const runs = Object.fromEntries(variants.map((v) => [v, []]));
 let child = null;
@@ -175,7 +237,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rows = variants.map((variant) => ({
+const rowOf = (variant) => ({
   variant,
   ms: median(runs[variant].map((r) => r.ms)),
   loopMs: median(runs[variant].map((r) => r.loopMs)),
@@ -183,7 +245,8 @@ const rows = variants.map((variant) => ({
   spread: runs[variant].map((r) => (r.ms / 1000).toFixed(2)).join(' / '),
   maxRssMb: Math.max(...runs[variant].map((r) => r.maxRssMb)),
   events: runs[variant][0].events,
-}));
+});
+const rows = cpuVariants.map(rowOf);
 const base = rows[0].ms;
 const line = (cells) => `| ${cells.join(' | ')} |`;
 process.stdout.write(
@@ -213,5 +276,26 @@ process.stdout.write(
         r.events === null ? '-' : ((r.events / items) * 1000).toFixed(1),
       ])
     ),
+  ].join('\n') + '\n'
+);
+const io = Object.fromEntries(ioVariants.map((v) => [v, rowOf(v)]));
+const sequential = io['longrun-io-sequential'].ms;
+process.stdout.write(
+  [
+    '',
+    `parallel work: ${fan} x ${ioItems} items of ${ioMs} ms of waiting (one step each, or one fan-out of ${fan})`,
+    '',
+    line(['variant', 'wall s (median)', 'runs', `speed-up vs ${fan} sequential steps`, 'vs its plain loop']),
+    line(['---', '---:', '---', '---:', '---:']),
+    ...[
+      ['io-plain-sequential', null],
+      ['io-plain-parallel', null],
+      ['longrun-io-sequential', 'io-plain-sequential'],
+      ['longrun-io-fan-out', 'io-plain-parallel'],
+    ].map(([v, plain]) => {
+      const r = io[v];
+      const vsPlain = plain ? `${(((r.ms - io[plain].ms) / io[plain].ms) * 100).toFixed(1)}%` : '-';
+      return line([v, (r.ms / 1000).toFixed(2), r.spread, `${(sequential / r.ms).toFixed(2)}x`, vsPlain]);
+    }),
   ].join('\n') + '\n'
 );

@@ -13,9 +13,9 @@ import { runDev } from './commands/dev';
 import { formatActivity } from './shared/activity-log';
 import { DURABILITY_LEVELS, type DurabilityLevel } from './shared/durability';
 import { LIFECYCLE_STATES } from './shared/lifecycle';
-import { etaText, type TaskProgress } from './shared/progress';
+import { etaText, runningStepText, type TaskProgress } from './shared/progress';
 import { ValidationError } from './shared/validation';
-import { formatDuration } from './shared/velocity';
+import { formatDuration } from './shared/duration';
 import { runWorker } from './worker';
 import { printHealth } from './runtime/health';
 
@@ -51,7 +51,9 @@ function progressFields(p: TaskProgress): string {
     `phase ${p.phase.index + 1}/${p.phase.count} ${p.phase.title}`,
     `step ${p.step.index + 1}/${p.step.count} ${p.step.title}`,
   ];
-  if (p.items) {
+  const running = p.running ?? [];
+  if (running.length > 1) parts.push(`${running.length} steps started`);
+  else if (p.items) {
     const rate = p.items.rate ? ` @ ${p.items.rate.toFixed(1)}/s` : '';
     parts.push(`${p.items.done}/${p.items.total ?? '?'} items${rate}`);
   }
@@ -76,16 +78,20 @@ function statusText(taskId: string, execution: string, p: TaskProgress | null): 
       `phase time ${formatDuration(p.phaseTime.usedMs)} of its ${formatDuration(p.phaseTime.limitMs)} limit`
     );
   }
+  const running = p.running ?? [];
+  if (running.length > 1 || running.some((r) => r.fanOut || r.rounds)) {
+    lines.push('started steps:', ...running.map((r) => `  ${runningStepText(r).replace(/`/g, '')}`));
+  }
   for (const warning of p.warnings ?? []) lines.push(`warning: ${warning}`);
   if (p.error) lines.push(`error: ${p.error}`);
   if (p.recent.length) lines.push('recent:', ...p.recent.slice(-5).map((e) => `  ${formatActivity(e)}`));
   return `${lines.join('\n')}\n`;
 }
 
-/** Exit code for a task that has ended with this Temporal status. */
-function exitFor(execution: string): number {
+/** Exit code for a task that has ended: by its longrun state, else its Temporal status. */
+function exitFor(execution: string, state: string | undefined): number {
+  if (state === 'cancelled' || execution === 'CANCELLED') return EXIT.taskCancelled;
   if (execution === 'COMPLETED') return EXIT.ok;
-  if (execution === 'CANCELLED') return EXIT.taskCancelled;
   return EXIT.taskFailed;
 }
 
@@ -265,7 +271,7 @@ export function buildProgram(): Command {
         const { execution } = await client.status(taskId);
         if (!opts.json)
           process.stdout.write(`${taskId} ended: ${last?.state ?? '?'} (Temporal status ${execution})\n`);
-        return exitFor(execution);
+        return exitFor(execution, last?.state);
       });
     });
 
@@ -306,9 +312,29 @@ export function buildProgram(): Command {
         };
         const p = await withClient((client) => client.extend(taskId, request));
         if (opts.json) return printJson(p);
-        process.stdout.write(`${taskId}: deadline now ${p.deadline}\n`);
+        const phase = p.phaseTime ? `, phase limit ${formatDuration(p.phaseTime.limitMs)}` : '';
+        process.stdout.write(`${taskId}: deadline now ${p.deadline ?? 'none'}${phase}\n`);
       }
     );
+
+  program
+    .command('continue <taskId>')
+    .description('continue a task that stopped at a limit (state partial) from where it stopped')
+    .requiredOption('--by <duration>', 'how much more time its limits give: 90s, 15m, 2h, 1d')
+    .option('--reason <text>', 'why (shown in the activity log)')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { by: string; reason?: string; json?: boolean }) => {
+      const started = await withClient((client) =>
+        client.continueTask(taskId, {
+          by: opts.by,
+          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+        })
+      );
+      if (opts.json) return printJson({ taskId: started.taskId, runId: started.runId });
+      process.stdout.write(
+        `${taskId}: continued (run ${started.runId}); follow it with: longrun watch ${taskId}\n`
+      );
+    });
 
   program
     .command('logs <taskId>')

@@ -19,12 +19,20 @@ import {
   WorkflowUpdateFailedError,
   ServiceError,
   type WorkflowExecutionInfo,
+  type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/config';
-import { withItems, type ItemProgress, type TaskProgress } from './shared/progress';
+import {
+  mergeHeartbeats,
+  progressAt,
+  withItems,
+  type ItemProgress,
+  type StepBeat,
+  type TaskProgress,
+} from './shared/progress';
 import type { ActivityEntry } from './shared/activity-log';
 import {
   CONTROL_SCHEMAS,
@@ -34,7 +42,7 @@ import {
   type PauseRequest,
   type ResumeRequest,
 } from './shared/control';
-import { LIFECYCLE_STATES, type LifecycleState } from './shared/lifecycle';
+import { hasEnded, LIFECYCLE_STATES, type LifecycleState } from './shared/lifecycle';
 import {
   LongrunAgent,
   LongrunDurability,
@@ -50,6 +58,9 @@ import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { stepsRedoneByRollback, type CheckpointRecord } from './shared/checkpoints';
+import { parseDuration } from './shared/duration';
+import { addIndex, type Range } from './shared/ranges';
+import { CANCELLED_RESULT_MEMO, failureMemoOf, type LongTaskResult } from './shared/task-result';
 import {
   cancelUpdate,
   checkpointsQuery,
@@ -63,11 +74,9 @@ import {
   progressQuery,
   resultQuery,
   resumeUpdate,
-  CANCELLED_RESULT_MEMO,
-  FAILURE_MEMO,
-  type LongTaskResult,
+  type LongTaskInput,
 } from './workflows/long-task';
-import type { LifecycleView, PartialResult } from './workflows/messages';
+import type { LifecycleView, PartialResult, PlannedStepView } from './workflows/messages';
 import type { FailureRecord } from './shared/failures';
 
 /** gRPC status code of a query no worker answered in time. */
@@ -149,7 +158,7 @@ export interface TaskStatus {
   taskId: string;
   runId: string;
   /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, CONTINUED_AS_NEW or TIMED_OUT. */
-  execution: string;
+  execution: WorkflowExecutionStatusName;
   progress: TaskProgress | null;
 }
 
@@ -158,7 +167,7 @@ export interface TaskSummary {
   taskId: string;
   runId: string;
   /** Temporal's execution status: RUNNING, COMPLETED, CANCELLED, FAILED, TERMINATED, TIMED_OUT. */
-  execution: string;
+  execution: WorkflowExecutionStatusName;
   /** longrun's lifecycle state (search attribute `LongrunState`). */
   state: LifecycleState | null;
   agent: string | null;
@@ -297,6 +306,11 @@ export class LongrunClient {
         },
       ]);
     }
+    if (spec.deadline !== undefined && Date.parse(spec.deadline) <= Date.now()) {
+      throw new ValidationError('task spec', [
+        { path: 'spec.deadline', rule: `must be in the future (it is ${spec.deadline})` },
+      ]);
+    }
     const existing = await this.describeOrUndefined(spec.taskId);
     if (existing) return this.started(spec.taskId, existing.runId, false);
     try {
@@ -337,36 +351,43 @@ export class LongrunClient {
   }
 
   /**
-   * Progress of a task: the workflow's `progress` query merged with the item progress of the running
-   * step's latest heartbeat (about a second old at most): percent then includes the part of the current
-   * step already done, and velocity and ETA are recomputed from it.
+   * Progress of a task: the workflow's `progress` query merged with the heartbeats of its running
+   * steps (about a second old at most), so percent includes the part of each running step already
+   * done, and elapsed time, active time, velocity and ETA are as of now (the workflow answers with the
+   * time of its last workflow task).
    */
   async progress(taskId: string): Promise<TaskProgress> {
     const handle = this.client.workflow.getHandle(taskId);
     const [progress, description] = await this.wrap(taskId, () =>
       Promise.all([this.query(taskId, progressQuery), handle.describe()])
     );
-    const pending = description.raw.pendingActivities?.[0];
-    if (progress.state === 'executing' && pending?.heartbeatDetails?.payloads?.length) {
+    if (hasEnded(progress.state)) return progress;
+    const beats: StepBeat[] = [];
+    for (const pending of description.raw.pendingActivities ?? []) {
+      if (!pending.heartbeatDetails?.payloads?.length) continue;
       const [details] = await decodeArrayFromPayloads(
         this.client.options.loadedDataConverter,
         pending.heartbeatDetails.payloads
       );
-      if (isStepHeartbeat(details)) {
-        const items: ItemProgress = {
-          done: details.done,
-          total: details.total,
-          ...(details.note ? { note: details.note } : {}),
-          ...(details.rate === undefined ? {} : { rate: details.rate }),
-          ...(details.at === undefined ? {} : { at: details.at }),
-        };
-        // The step's own report may be newer than the heartbeat (e.g. just after a retry): keep the newer.
-        if (!progress.items || (progress.items.at ?? 0) <= (items.at ?? Number.MAX_SAFE_INTEGER)) {
-          return withItems(progress, items, Date.now());
-        }
+      if (isStepHeartbeat(details)) beats.push(details);
+    }
+    const now = Date.now();
+    if (progress.running) return progressAt(mergeHeartbeats(progress, beats, now), now);
+    // A task started before engine v2: one running step, whose items the single heartbeat carries.
+    const beat = beats[0];
+    if (progress.state === 'executing' && beat) {
+      const items: ItemProgress = {
+        done: beat.done,
+        total: beat.total,
+        ...(beat.note ? { note: beat.note } : {}),
+        ...(beat.rate === undefined ? {} : { rate: beat.rate }),
+        ...(beat.at === undefined ? {} : { at: beat.at }),
+      };
+      if (!progress.items || (progress.items.at ?? 0) <= (items.at ?? Number.MAX_SAFE_INTEGER)) {
+        return progressAt(withItems(progress, items, now), now);
       }
     }
-    return progress;
+    return progressAt(progress, now);
   }
 
   /** Pauses a task; resolves once its running step has stopped and saved its cursor. */
@@ -380,20 +401,64 @@ export class LongrunClient {
   }
 
   /**
-   * Cancels a task gracefully: its step stops at the next item, a final checkpoint keeps the cursor,
-   * the state becomes cancelled and the workflow ends as Canceled. Partial results: `result(taskId)`.
+   * Cancels a task gracefully: every running step stops at its next item, a final checkpoint keeps
+   * their cursors, the state becomes cancelled and the workflow completes with the partial results
+   * (`result(taskId)`: state `cancelled`). Resolves once the task has stopped.
    */
   async cancel(taskId: string, request: CancelRequest = {}): Promise<TaskProgress> {
-    const progress = await this.control(taskId, 'cancel', cancelUpdate, request);
-    // The update stopped the task gracefully and recorded the reason; the server's cancel request lets
-    // the workflow end with Temporal status Canceled (a workflow cannot ask that for itself).
-    await this.client.workflow
-      .getHandle(taskId)
-      .cancel()
-      .catch((err: unknown) => {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      });
-    return progress;
+    return this.control(taskId, 'cancel', cancelUpdate, request);
+  }
+
+  /**
+   * Continues a task that stopped at a limit (`state: "partial"`, `onLimit: "stop"`) from where it
+   * stopped: its limits move by `by` ("2h", ms) and it runs on in a new execution with the same id,
+   * redoing nothing it had done.
+   */
+  async continueTask(
+    taskId: string,
+    request: { by: string | number; reason?: string }
+  ): Promise<StartedTask> {
+    let byMs: number;
+    try {
+      byMs = parseDuration(request?.by);
+    } catch (err) {
+      throw new ValidationError('continue request', [{ path: 'by', rule: (err as Error).message }]);
+    }
+    const description = await this.describeOrUndefined(taskId);
+    if (!description) throw new UnknownTaskError(taskId);
+    const handle = this.client.workflow.getHandle(taskId);
+    const ended =
+      description.status.name === 'COMPLETED' ? ((await handle.result()) as LongTaskResult) : undefined;
+    if (!ended || ended.state !== 'partial' || !ended.continuation) {
+      const what = ended ? `ended ${ended.state}` : description.status.name.toLowerCase();
+      throw new InvalidTransitionError(
+        taskId,
+        'continue',
+        `the task ${what}; only a task stopped at a limit (partial) can be continued`
+      );
+    }
+    // The spec as the run was started with it: the first event of the latest run.
+    const history = await handle.fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    const [input] = (await decodeArrayFromPayloads(this.client.options.loadedDataConverter, started)) as [
+      LongTaskInput,
+    ];
+    const next = await this.client.workflow.start(longTask, {
+      taskQueue: this.taskQueue,
+      workflowId: taskId,
+      args: [
+        {
+          spec: input.spec,
+          carried: ended.continuation,
+          continued: { byMs, reason: request.reason ?? 'continue requested' },
+          ...(input.searchAttributes === false ? { searchAttributes: false } : {}),
+        },
+      ],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      staticSummary: `${taskId}, continued after its limit (+${request.by})`,
+    });
+    return this.started(taskId, next.firstExecutionRunId, true);
   }
 
   /** Moves a task's deadline: `{ by: '2h' }` or `{ until: '2026-12-01T00:00:00Z' }`. */
@@ -445,8 +510,7 @@ export class LongrunClient {
       seen.add(row.taskId);
       const latest = await this.describeOrUndefined(row.taskId);
       if (!latest || latest.runId !== row.runId || latest.status.name !== 'FAILED') continue;
-      const memo = latest.memo?.[FAILURE_MEMO] as
-        { error?: string; failure?: FailureRecord | null; recoveryCheckpoint?: CheckpointRecord } | undefined;
+      const memo = failureMemoOf(latest.memo);
       out.push({
         ...row,
         error: memo?.error ?? null,
@@ -485,8 +549,7 @@ export class LongrunClient {
       return { taskId, from, checkpoint: null, runId };
     }
     if (from === 'recovery') {
-      const memo = latest.memo?.[FAILURE_MEMO] as { recoveryCheckpoint?: CheckpointRecord } | undefined;
-      const checkpoint = memo?.recoveryCheckpoint;
+      const checkpoint = failureMemoOf(latest.memo)?.recoveryCheckpoint;
       if (!checkpoint) {
         throw new InvalidTransitionError(
           taskId,
@@ -503,8 +566,8 @@ export class LongrunClient {
       return { taskId, from, checkpoint, runId };
     }
     // The failed run's memo lists its checkpoints: no query (and no worker) needed.
-    const memo = latest.memo?.[FAILURE_MEMO] as { checkpoints?: CheckpointRecord[] } | undefined;
-    if (!memo?.checkpoints) {
+    const memo = failureMemoOf(latest.memo);
+    if (!memo) {
       const rolled = await this.rollback(taskId, from);
       return { taskId, from, checkpoint: rolled.checkpoint, runId: rolled.runId };
     }
@@ -654,8 +717,10 @@ export class LongrunClient {
       if (err instanceof WorkflowNotFoundError) {
         const description = await this.describeOrUndefined(taskId);
         if (!description) throw new UnknownTaskError(taskId);
-        const status = description.status.name.toLowerCase();
-        throw new InvalidTransitionError(taskId, request, `the task is ${status}`);
+        // A closed task says what it ended as (a cancelled task's workflow completed normally).
+        const state =
+          description.typedSearchAttributes.get(LongrunState) ?? description.status.name.toLowerCase();
+        throw new InvalidTransitionError(taskId, request, `the task is ${state}`);
       }
       throw err;
     }
@@ -694,7 +759,7 @@ export class LongrunClient {
       stepsToRedo: stepsRedoneByRollback(
         checkpoint,
         plan.map((s) => s.id),
-        progress.stepsCompleted
+        doneSteps(plan, progress.stepsCompleted)
       ),
     };
   }
@@ -712,15 +777,11 @@ export class LongrunClient {
       );
     } catch (err) {
       if (!(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
-      // The workflow leaves its partial result in its memo; tasks from before that are asked by query.
+      // Engine v1 ended a cancelled task Canceled and left its partial result in a memo.
       const description = await this.client.workflow.getHandle(taskId).describe();
       const memo = description.memo?.[CANCELLED_RESULT_MEMO];
       if (memo && typeof memo === 'object') return memo as LongTaskResult;
-      const [partial, lifecycle] = await Promise.all([
-        this.query(taskId, resultQuery),
-        this.query(taskId, lifecycleQuery),
-      ]);
-      return cancelledResult(partial, lifecycle);
+      throw err;
     }
   }
 
@@ -768,19 +829,15 @@ export class LongrunClient {
   }
 }
 
-function cancelledResult(partial: PartialResult, lifecycle: LifecycleView): LongTaskResult {
-  return {
-    taskId: partial.taskId,
-    state: 'cancelled',
-    outputs: partial.outputs,
-    startedAt: lifecycle.createdAt,
-    completedAt: lifecycle.endedAt ?? Date.now(),
-    totalMs: lifecycle.totalMs,
-    activeMs: lifecycle.activeMs,
-    runs: partial.run,
-    stepsCompleted: partial.stepsCompleted,
-    ...(partial.reason === null ? {} : { reason: partial.reason }),
-  };
+/** Plan indices done: from each step's status (engine v2), else the first `stepsCompleted` (v1). */
+function doneSteps(plan: PlannedStepView[], stepsCompleted: number): Range[] {
+  if (plan.some((s) => s.status !== undefined)) {
+    return plan.reduce<Range[]>(
+      (set, s) => (s.status === 'done' || s.status === 'skipped' ? addIndex(set, s.index) : set),
+      []
+    );
+  }
+  return stepsCompleted > 0 ? [[0, stepsCompleted - 1]] : [];
 }
 
 /** A task bound to its id: every client operation without repeating it. */

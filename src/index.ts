@@ -31,7 +31,8 @@ export type {
   TaskSummary,
   WatchOptions,
 } from './client';
-export { CONTROL_KINDS, parseDuration } from './shared/control';
+export { CONTROL_KINDS } from './shared/control';
+export { formatDuration, parseDuration } from './shared/duration';
 export type {
   CancelRequest,
   ControlKind,

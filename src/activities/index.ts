@@ -11,15 +11,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, TemporalFailure } from '@temporalio/common';
-import type { ArtifactStore } from '../runtime/artifact-store';
+import { safeSegment, type ArtifactStore } from '../runtime/artifact-store';
 import { describeHardware, type HardwareDescription } from '../runtime/hardware';
 import { FailureType } from '../shared/errors';
 import type { StepRequest, StepResult } from '../shared/step-io';
 import { issuesOf } from '../shared/validation';
 import type { ActionRegistry } from './action';
 import { kindOf, toStepFailure } from './errors';
+import { createFanOutActivities, resolveWorkerReferences } from './fan-out';
 import { createNotifyActivities } from './notify';
-import { createStepContext } from './step-context';
+import { createStepContext, ResumeAfterSignal } from './step-context';
 
 export interface ActivityDeps {
   actions: ActionRegistry;
@@ -55,21 +56,22 @@ function isNonRetryable(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.nonRetryable === true;
 }
 
-function safeSegment(value: string): string {
-  return value.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Sends one task event to one webhook URL (`sendWebhook`, see ./notify). */
     ...createNotifyActivities({ secret: deps.webhookSecret }),
+    /** Counts a fan-out's items in an artifact and gathers its items' outputs (see ./fan-out). */
+    ...createFanOutActivities({ artifacts: deps.artifacts }),
 
     /** Measures the worker's machine once per task (planning) to pick the hardware profile. */
     async describeHardware(): Promise<HardwareDescription> {
       return describeHardware();
     },
 
-    /** Runs one step of a task: looks up its action, validates the input and runs it with a step context. */
+    /**
+     * Runs one step (or one fan-out item) of a task: looks up its action, replaces the references only a
+     * worker can read, validates the input and runs the action with a step context.
+     */
     async runStep(request: StepRequest): Promise<StepResult> {
       const action = deps.actions.get(request.action);
       if (!action) {
@@ -79,17 +81,19 @@ export function createActivities(deps: ActivityDeps) {
           message: `step ${request.stepId}: unknown action "${request.action}"; this worker has: ${[...deps.actions.keys()].join(', ')}`,
         });
       }
-      const parsed = action.input.safeParse(request.input);
+      const input = await resolveWorkerReferences(deps.artifacts, request.input);
+      const parsed = action.input.safeParse(input);
       if (!parsed.success) {
         const issues = issuesOf(parsed.error, 'input');
         throw ApplicationFailure.create({
           type: FailureType.InvalidInput,
           nonRetryable: true,
-          message: `step ${request.stepId} (${request.action}): ${issues.map((i) => `${i.path}: ${i.rule}`).join('; ')}`,
+          message: `step ${request.stepId}${request.item ? ` item ${request.item.index}` : ''} (${request.action}): ${issues.map((i) => `${i.path}: ${i.rule}`).join('; ')}`,
           details: [issues],
         });
       }
-      const workDir = join(deps.workRoot, safeSegment(request.taskId), safeSegment(request.stepId));
+      const stepDir = join(deps.workRoot, safeSegment(request.taskId), safeSegment(request.stepId));
+      const workDir = request.item ? join(stepDir, String(request.item.index)) : stepDir;
       const tempDir = join(workDir, 'tmp');
       await mkdir(tempDir, { recursive: true });
       const ctx = createStepContext(request, {
@@ -99,8 +103,20 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.progressSignalMs === undefined ? {} : { progressSignalMs: deps.progressSignalMs }),
       });
       try {
-        return { output: await action.run(ctx, parsed.data) };
+        const output = await action.run(ctx, parsed.data);
+        if (request.item?.keepOutput) {
+          await deps.artifacts.putItemOutput(request.taskId, request.stepId, request.item.index, output);
+        }
+        // A fan-out item's output reaches later steps through the gather, not through history.
+        return { output: request.item ? {} : output };
       } catch (err) {
+        if (err instanceof ResumeAfterSignal) {
+          const last = ctx.lastHeartbeat();
+          return {
+            output: {},
+            resumeAfter: { ms: err.ms, cursor: last.cursor, done: last.done, total: last.total },
+          };
+        }
         if (Context.current().cancellationDetails?.workerShutdown && !isNonRetryable(err)) {
           throw workerShutdownFailure(request.stepId, ctx.lastHeartbeat());
         }

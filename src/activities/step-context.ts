@@ -8,11 +8,23 @@ import {
   type StepProgressReport,
   type StepRequest,
 } from '../shared/step-io';
-import { idleLevel, type IdleLevel } from '../shared/limits';
-import { DEFAULT_LIMITS_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
-import { formatDuration, itemRate, type ItemSample } from '../shared/velocity';
+import { DEFAULT_IDLE_MS, idleLevel, type IdleLevel } from '../shared/limits';
+import { DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
+import { formatDuration, parseDuration } from '../shared/duration';
+import { itemRate, type ItemSample } from '../shared/velocity';
 import { TransientError } from './errors';
 import { stepProgressSignal } from '../workflows/messages';
+
+/**
+ * Thrown by `ctx.resumeAfter`: ends this attempt; the workflow waits on a durable timer and runs the
+ * step again from its cursor. Not an error: `runStep` turns it into a result.
+ */
+export class ResumeAfterSignal extends Error {
+  override readonly name = 'ResumeAfterSignal';
+  constructor(readonly ms: number) {
+    super(`resume after ${ms} ms`);
+  }
+}
 
 /** The cursor `StepContext.checkpointed` keeps: the index of the next item to process. */
 export interface ItemCursor {
@@ -26,6 +38,10 @@ export interface ItemCursor {
 export interface StepContext<Cursor = unknown> {
   readonly taskId: string;
   readonly stepId: string;
+  /** The item index of a `forEach` sub-step, else null. */
+  readonly item: number | null;
+  /** The round of a repeating step (0 for the first), else 0. */
+  readonly round: number;
   /** 1 for the first attempt of this schedule of the step. */
   readonly attempt: number;
   /** Where to resume: the last recorded checkpoint of an earlier attempt, or undefined to start fresh. */
@@ -66,6 +82,12 @@ export interface StepContext<Cursor = unknown> {
    * or when the step stops; at the limit the call fails as a transient failure (the step is retried).
    */
   tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T>;
+  /**
+   * Ends this attempt and has the step run again from its latest checkpoint after `duration` ("1h",
+   * ms): the workflow waits on a durable timer, holding no worker (polling an outside job, waiting out
+   * a quota, a round of monitoring). Checkpoint first. Never returns.
+   */
+  resumeAfter(duration: string | number): never;
 }
 
 /**
@@ -107,9 +129,10 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   const previous: unknown = activity.info.heartbeatDetails;
   // A retry of this schedule resumes from its own last heartbeat; a fresh schedule from the request's cursor.
   let cursor: unknown = (isStepHeartbeat(previous) ? previous.cursor : request.cursor) ?? undefined;
+  const who = { stepId: request.stepId, ...(request.item ? { item: request.item.index } : {}) };
   let last: StepHeartbeat = isStepHeartbeat(previous)
-    ? previous
-    : { cursor: cursor ?? null, done: 0, total: null };
+    ? { ...previous, ...who }
+    : { ...who, cursor: cursor ?? null, done: 0, total: null };
   const keep = (): Pick<StepHeartbeat, 'at' | 'rate'> => ({
     ...(last.at === undefined ? {} : { at: last.at }),
     ...(last.rate === undefined ? {} : { rate: last.rate }),
@@ -119,8 +142,8 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   // progress (a new count, cursor or note) resets this clock.
   let lastProgressAt = Date.now();
   let idle: IdleLevel = 'active';
-  const idleWarningMs = request.limits?.idleWarningMs ?? DEFAULT_LIMITS_MS.idleWarning;
-  const idlePauseMs = request.limits?.idlePauseMs ?? DEFAULT_LIMITS_MS.idlePause;
+  const idleWarningMs = request.limits?.idleWarningMs ?? DEFAULT_IDLE_MS.warning;
+  const idlePauseMs = request.limits?.idlePauseMs ?? DEFAULT_IDLE_MS.pause;
   const moved = (done: number, next: unknown, note: string | undefined): void => {
     if (done !== last.done || next !== last.cursor || note !== last.note) {
       lastProgressAt = Date.now();
@@ -159,11 +182,13 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
 
   // Item progress for the workflow itself, at a slow cadence (each report is a history event).
   let reported = -1;
-  function report(idleChange?: StepProgressReport['idle']): void {
-    if (last.done === reported && idleChange === undefined) return;
+  function report(idleChange?: StepProgressReport['idle'], started = false): void {
+    if (last.done === reported && idleChange === undefined && !started) return;
     reported = last.done;
     const payload: StepProgressReport = {
       stepId: request.stepId,
+      ...(request.item ? { item: request.item.index } : {}),
+      ...(started ? { started } : {}),
       done: last.done,
       total: last.total,
       rate: last.rate ?? null,
@@ -183,6 +208,8 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       // no client available
     }
   }
+  // A resumed step says so at once: the task is `resuming` until its steps run again.
+  if (request.resumed) report(undefined, true);
   const progressSignalMs = deps.progressSignalMs ?? 30_000;
   const reporter = progressSignalMs > 0 ? setInterval(() => report(), progressSignalMs).unref() : undefined;
   const dispose = (): void => {
@@ -205,6 +232,8 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     lastHeartbeat: () => last,
     taskId: request.taskId,
     stepId: request.stepId,
+    item: request.item?.index ?? null,
+    round: request.round ?? 0,
     attempt: activity.info.attempt,
     cursor,
     signal: activity.cancellationSignal,
@@ -215,12 +244,19 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     checkpoint(next, done = last.done, total = last.total, note) {
       moved(done, next, note);
       cursor = next;
-      last = { cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
+      last = { ...who, cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
     },
     progress(done, total, note) {
       moved(done, last.cursor, note);
-      last = { cursor: cursor ?? null, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
+      last = {
+        ...who,
+        cursor: cursor ?? null,
+        done,
+        total,
+        ...keep(),
+        ...(note === undefined ? {} : { note }),
+      };
       send();
     },
     flushCheckpoint() {
@@ -246,6 +282,9 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
         yield item;
         ctx.checkpoint({ next: index } satisfies ItemCursor, index, total, note?.(item, index - 1));
       }
+    },
+    resumeAfter(duration) {
+      throw new ResumeAfterSignal(parseDuration(duration));
     },
     async tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
       const limit = timeoutMs ?? request.limits?.tools[kind] ?? DEFAULT_TOOL_TIMEOUTS_MS[kind];

@@ -33,6 +33,11 @@ export interface ArtifactStoreOptions {
 
 const JSON_MEDIA_TYPE = 'application/json';
 
+/** A file-name-safe form of an id. */
+export function safeSegment(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -121,6 +126,31 @@ export class ArtifactStore implements Artifacts {
 
   async getJson<T>(ref: ArtifactRef): Promise<T> {
     return JSON.parse(await this.getText(ref)) as T;
+  }
+
+  /**
+   * Where the output of item `index` of fan-out step `stepId` of `taskId` is kept until the fan-out
+   * gathers it (a fixed name: a sub-step run again writes over its own earlier output).
+   */
+  itemOutputPath(taskId: string, stepId: string, index: number): string {
+    return join(this.root, 'items', safeSegment(taskId), safeSegment(stepId), `${index}.json`);
+  }
+
+  async putItemOutput(taskId: string, stepId: string, index: number, output: unknown): Promise<void> {
+    await writeAtomic(
+      this.itemOutputPath(taskId, stepId, index),
+      Buffer.from(JSON.stringify(output), 'utf8')
+    );
+  }
+
+  /** The outputs of items `0..total-1`, null for an item that has none (it failed and was skipped). */
+  async readItemOutputs(taskId: string, stepId: string, total: number): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (let i = 0; i < total; i++) {
+      const text = await readFile(this.itemOutputPath(taskId, stepId, i), 'utf8').catch(() => undefined);
+      out.push(text === undefined ? null : (JSON.parse(text) as unknown));
+    }
+    return out;
   }
 
   /** Copies an existing primary artifact into the backup folder (for artifacts written without backup). */

@@ -1,7 +1,11 @@
 /**
  * Named checkpoints: records a user can list and roll back to. Each points at a workflow task of a
- * given run (`runId`, `resetEventId`), so a rollback is a Temporal reset to that point.
+ * given run (`runId`, `resetEventId`), so a rollback is a Temporal reset to that point, and holds the
+ * task's position there: which steps were done and where every running step had got to.
  */
+import { hasIndex, type Range } from './ranges';
+import type { FanState, StoppedStep } from './task-state';
+
 export const CHECKPOINT_TYPES = [
   'automatic',
   'manual',
@@ -29,6 +33,18 @@ export interface CheckpointRecord {
   resetEventId: number;
   /** Epoch ms (workflow time). */
   at: number;
+  /** The whole position (absent in records of tasks started before engine v2). */
+  position?: CheckpointPosition;
+}
+
+/** Where the task stood: every running step had stopped and handed over its cursor. */
+export interface CheckpointPosition {
+  /** Plan indices of the steps done. */
+  done: Range[];
+  /** Steps stopped part way, by id. */
+  stopped: Record<string, StoppedStep>;
+  /** Fan-out steps begun, by id. */
+  fans: Record<string, FanState>;
 }
 
 export interface PruneOptions {
@@ -60,11 +76,16 @@ export function pruneCheckpoints(
   return kept.filter((r) => !drop.has(r.id));
 }
 
-/** Ids of completed steps a rollback to `record` runs again, given how many steps are completed now. */
+/**
+ * Ids of the steps done now that a rollback to `record` runs again: those done now and not done at the
+ * checkpoint. `doneNow` holds the plan indices done now.
+ */
 export function stepsRedoneByRollback(
-  record: Pick<CheckpointRecord, 'stepIndex'>,
+  record: Pick<CheckpointRecord, 'stepIndex' | 'position'>,
   stepIds: readonly string[],
-  stepsCompleted: number
+  doneNow: readonly Range[]
 ): string[] {
-  return stepIds.slice(record.stepIndex, Math.max(record.stepIndex, stepsCompleted));
+  const doneThen: readonly Range[] =
+    record.position?.done ?? (record.stepIndex > 0 ? [[0, record.stepIndex - 1]] : []);
+  return stepIds.filter((_, i) => hasIndex(doneNow, i) && !hasIndex(doneThen, i));
 }

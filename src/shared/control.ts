@@ -4,43 +4,15 @@
  * workflow's update validators, its signal handlers and the client, so every path gives the same answer.
  */
 import { z } from 'zod';
-import type { LifecycleState } from './lifecycle';
+import { isFinishing, type LifecycleState } from './lifecycle';
+import { parseDuration } from './duration';
 import { issuesOf } from './validation';
-
-export const CONTROL_KINDS = ['pause', 'resume', 'cancel', 'extend', 'checkpoint'] as const;
-export type ControlKind = (typeof CONTROL_KINDS)[number];
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Longest single extension: a year. */
 export const MAX_EXTENSION_MS = 365 * 86_400_000;
 
-/**
- * Parses "90s", "15m", "2h", "1d", "1h30m", "500ms" or a number of milliseconds. Throws an `Error`
- * saying what is accepted; zero and negative durations are rejected.
- */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`must be a positive duration (got ${value})`);
-    return Math.round(value);
-  }
-  const text = value.trim().toLowerCase();
-  if (/^\d+$/.test(text)) return parseDuration(Number(text));
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const match of text.matchAll(re)) {
-    if (match.index !== consumed) break;
-    total += Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
-    consumed += match[0].length;
-  }
-  if (text.startsWith('-')) throw new Error(`must be a positive duration (got "${value}")`);
-  if (consumed === 0 || consumed !== text.length) {
-    throw new Error(`must be a duration like 90s, 15m, 2h, 1d or 1h30m (got "${value}")`);
-  }
-  if (total <= 0) throw new Error(`must be a positive duration (got "${value}")`);
-  return Math.round(total);
-}
+export const CONTROL_KINDS = ['pause', 'resume', 'cancel', 'extend', 'checkpoint'] as const;
+export type ControlKind = (typeof CONTROL_KINDS)[number];
 
 const reason = z.string().trim().max(500, 'must be at most 500 characters');
 
@@ -106,10 +78,11 @@ export interface ControlView {
   cancelling: boolean;
   /** Epoch ms of the task's deadline, or null. */
   deadline: number | null;
+  /** The task's phases have a working-time limit (`extend` moves it too). */
+  phaseLimit: boolean;
+  /** Paused at a limit that is still reached (resume needs an `extend` first): what is reached, else null. */
+  limitReached: string | null;
 }
-
-/** States in which the task is done or stopping for good. */
-const ENDED: readonly LifecycleState[] = ['completing', 'completed', 'failed', 'cancelled'];
 
 /**
  * Why a task in `view` refuses a `kind` request, or null if it accepts it. Says what the task is
@@ -122,9 +95,8 @@ export function controlRejection(
   request?: unknown
 ): string | null {
   const { state } = view;
-  if (ENDED.includes(state)) {
-    const what = state === 'completing' ? 'completing' : state;
-    return `the task is ${what}; ${kind} applies only to a task that is still running or paused`;
+  if (isFinishing(state)) {
+    return `the task is ${state}; ${kind} applies only to a task that is still running or paused`;
   }
   if (view.cancelling && kind !== 'checkpoint')
     return `the task is being cancelled; ${kind} is no longer possible`;
@@ -136,13 +108,16 @@ export function controlRejection(
     case 'resume':
       if (state !== 'paused' && !view.pausing)
         return `the task is ${state}, not paused; only a paused task can be resumed`;
+      if (view.limitReached !== null)
+        return `the task is paused at its limit (${view.limitReached}); extend it first (e.g. {"by": "2h"}), then resume`;
       return null;
     case 'cancel':
       return null;
     case 'extend': {
-      if (view.deadline === null) return 'the task has no deadline to extend';
+      if (view.deadline === null && !view.phaseLimit) return 'the task has no time limit to extend';
       const parsed = ExtendRequestSchema.safeParse(request ?? {});
       if (parsed.success && parsed.data.until !== undefined) {
+        if (view.deadline === null) return 'until: the task has no deadline; extend it by a duration ("by")';
         const until = Date.parse(parsed.data.until);
         if (until <= view.deadline)
           return `until: must be later than the current deadline ${new Date(view.deadline).toISOString()}`;

@@ -94,43 +94,8 @@ export function retryAfterMs(
   return Math.min(maxMs, Math.max(0, at - now));
 }
 
-export interface RetryTiming {
-  initialIntervalMs: number;
-  backoffCoefficient: number;
-  maximumIntervalMs: number;
-}
-
-/** The delay before retry number `attempt` (1-based: the delay after the first failure is attempt 1). */
-export function backoffDelay(attempt: number, timing: RetryTiming): number {
-  const raw = timing.initialIntervalMs * timing.backoffCoefficient ** Math.max(0, attempt - 1);
-  return Math.min(timing.maximumIntervalMs, Math.round(raw));
-}
-
 /** A resource failure waits at least this long before the step is tried again. */
 export const RESOURCE_RETRY_DELAY_MS = 60_000;
-
-/**
- * The delay to ask for before the next attempt of a failed step attempt, or null for "do not retry
- * this attempt" (the workflow then decides). Retry-After wins for transient failures when longer.
- */
-export function attemptRetryDelay(
-  kind: FailureKind,
-  attempt: number,
-  timing: RetryTiming,
-  retryAfter: number | null = null
-): number | null {
-  const base = backoffDelay(attempt, timing);
-  switch (kind) {
-    case 'transient':
-      return retryAfter !== null ? Math.max(retryAfter, 0) : base;
-    case 'resource':
-      return Math.max(base, RESOURCE_RETRY_DELAY_MS);
-    case 'critical':
-      return base;
-    case 'permanent':
-      return null;
-  }
-}
 
 export const RECOVERY_DECISIONS = ['skip', 'rollback', 'fail'] as const;
 /** What the workflow does with a step that failed for good (Temporal's retries are behind it). */

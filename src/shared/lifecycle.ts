@@ -22,7 +22,7 @@ export const VALID_TRANSITIONS: Readonly<Record<LifecycleState, readonly Lifecyc
   executing: ['paused', 'checkpointing', 'completing', 'failed', 'cancelled'],
   paused: ['resuming', 'cancelled'],
   checkpointing: ['executing', 'paused', 'failed'],
-  resuming: ['executing', 'failed'],
+  resuming: ['executing', 'paused', 'completing', 'failed', 'cancelled'],
   completing: ['completed', 'failed'],
   completed: [],
   failed: ['resuming'],
@@ -40,14 +40,19 @@ export function hasEnded(state: LifecycleState): boolean {
   return ENDED_STATES.includes(state);
 }
 
+/** Ended, or `completing` (its last work is done and it is writing its result): no request is accepted. */
+export function isFinishing(state: LifecycleState): boolean {
+  return state === 'completing' || hasEnded(state);
+}
+
 /** No transition leaves these states (a failed task can still be resumed, see `VALID_TRANSITIONS`). */
 export function isFinal(state: LifecycleState): boolean {
   return VALID_TRANSITIONS[state].length === 0;
 }
 
-/** Thrown by `transition` for a move the lifecycle does not allow. */
-export class InvalidTransitionError extends Error {
-  override readonly name = 'InvalidTransitionError';
+/** Thrown by `transition` for a move the lifecycle does not allow (a bug in the engine, never a user request). */
+export class LifecycleTransitionError extends Error {
+  override readonly name = 'LifecycleTransitionError';
   constructor(
     readonly from: LifecycleState,
     readonly to: LifecycleState,
@@ -97,19 +102,19 @@ export function newLifecycle(at: number): LifecycleRecord {
   };
 }
 
-/** The record after moving to `to`; throws `InvalidTransitionError` if the move is not allowed. */
+/** The record after moving to `to`; throws `LifecycleTransitionError` if the move is not allowed. */
 export function transition(
   record: LifecycleRecord,
   to: LifecycleState,
   trigger: string,
   at: number
 ): LifecycleRecord {
-  if (!canTransition(record.state, to)) throw new InvalidTransitionError(record.state, to, trigger);
+  if (!canTransition(record.state, to)) throw new LifecycleTransitionError(record.state, to, trigger);
   const pausedMs = record.pausedMs + (record.state === 'paused' ? Math.max(0, at - record.since) : 0);
   const transitions = [...record.transitions, { from: record.state, to, trigger, at }].slice(
     -TRANSITION_LOG_LIMIT
   );
-  const final = to === 'completed' || to === 'cancelled' || to === 'failed';
+  const final = hasEnded(to);
   return {
     ...record,
     state: to,

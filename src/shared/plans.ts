@@ -10,10 +10,20 @@ export interface CodebaseReviewOptions {
   heartbeatTimeoutMs?: number;
   /** Append-only JSONL log of every file analysis, see the `codebase.analyze` action. */
   auditLog?: string;
+  /**
+   * Fan the analysis out over the root's top-level folders, this many at once (each folder its own
+   * sub-step with its own cursor); absent: one analysis step for the whole tree.
+   */
+  foldersAtOnce?: number;
 }
 
-/** The task spec of the demo codebase review: scan, analyze (checkpoint per file), report. */
+/**
+ * The task spec of the demo codebase review: scan, analyze (checkpoint per file; one sub-step per
+ * top-level folder with `foldersAtOnce`), report.
+ */
 export function codebaseReviewSpec(opts: CodebaseReviewOptions): TaskSpecInput {
+  const audit = opts.auditLog === undefined ? {} : { auditLog: opts.auditLog };
+  const fanOut = opts.foldersAtOnce !== undefined;
   return {
     v: 1,
     taskId: opts.taskId,
@@ -26,24 +36,35 @@ export function codebaseReviewSpec(opts: CodebaseReviewOptions): TaskSpecInput {
         id: 'discover',
         title: 'Discover files',
         steps: [
-          { id: 'scan', title: 'List source files', action: 'codebase.scan', input: { root: opts.root } },
+          {
+            id: 'scan',
+            title: 'List source files',
+            action: 'codebase.scan',
+            input: { root: opts.root, ...(fanOut ? { byFolder: true } : {}) },
+          },
         ],
       },
       {
         id: 'analyze',
         title: 'Analyze files',
         steps: [
-          {
-            id: 'analyze',
-            title: 'Measure each file',
-            action: 'codebase.analyze',
-            weight: 18,
-            input: {
-              root: opts.root,
-              manifest: { $from: 'scan.manifest' },
-              ...(opts.auditLog === undefined ? {} : { auditLog: opts.auditLog }),
-            },
-          },
+          !fanOut
+            ? {
+                id: 'analyze',
+                title: 'Measure each file',
+                action: 'codebase.analyze',
+                weight: 18,
+                input: { root: opts.root, manifest: { $from: 'scan.manifest' }, ...audit },
+              }
+            : {
+                id: 'analyze',
+                title: 'Measure each file, folder by folder',
+                action: 'codebase.analyze',
+                weight: 18,
+                forEach: { $from: 'scan.folders' },
+                maxParallel: opts.foldersAtOnce,
+                input: { root: opts.root, manifest: { $item: 'manifest' }, ...audit },
+              },
         ],
       },
       {
@@ -57,7 +78,7 @@ export function codebaseReviewSpec(opts: CodebaseReviewOptions): TaskSpecInput {
             input: {
               title: opts.title ?? 'Codebase review',
               root: opts.root,
-              results: { $from: 'analyze.results' },
+              results: { $from: fanOut ? 'analyze.outputs' : 'analyze.results' },
             },
           },
         ],

@@ -3,8 +3,10 @@
  */
 import type { ActivityEntry } from './activity-log';
 import { hasEnded, type LifecycleState } from './lifecycle';
+import type { DurationCategory } from './limits';
 import type { ProgressSample } from './samples';
-import { estimate, formatDuration, type ProgressPoint, type Velocity } from './velocity';
+import { formatDuration } from './duration';
+import { estimate, type ProgressPoint, type Velocity } from './velocity';
 
 export interface ItemProgress {
   done: number;
@@ -14,6 +16,26 @@ export interface ItemProgress {
   rate?: number | null;
   /** When the step reported this, epoch ms (worker clock). */
   at?: number;
+}
+
+/** One step that has started and is not done: running, waiting on a durable timer, or stopped with its cursor. */
+export interface RunningStepView {
+  id: string;
+  title: string;
+  action: string;
+  phaseId: string;
+  /** `running`: working; `waiting`: on a durable timer (no worker held); `stopped`: cursor saved (paused). */
+  state: 'running' | 'waiting' | 'stopped';
+  /** Percentage points of the task this step is worth (its weight's share). */
+  share: number;
+  /** How much of the step is done, 0 to 1 (from its items, fan-out items or rounds). */
+  fraction: number;
+  /** Its items: a step's own (latest report or heartbeat), or a fan-out's items done of total. */
+  items: ItemProgress | null;
+  /** A `forEach` step: items in all, done, failed (skipped) and running now. */
+  fanOut: { total: number; done: number; failed: number; running: number } | null;
+  /** A repeating step: rounds done, of how many (null: until cancelled). */
+  rounds: { done: number; of: number | null } | null;
 }
 
 export interface TaskProgress {
@@ -65,6 +87,13 @@ export interface TaskProgress {
   /** Active warnings: idle step, 75% of the deadline or of the phase limit used. */
   warnings?: string[];
   error: string | null;
+  /**
+   * Every step that has started and is not done, in plan order (empty for tasks started before
+   * engine v2, whose single running step is `step`).
+   */
+  running?: RunningStepView[];
+  /** The task's duration category (engine v2). */
+  category?: DurationCategory;
 }
 
 /**
@@ -111,6 +140,87 @@ export function withItems(progress: TaskProgress, items: ItemProgress | null, no
   return { ...progress, items: merged, percent, velocity, etaAt };
 }
 
+/**
+ * `progress` with percent, velocity and ETA computed again from its running steps (after a reader
+ * merged fresher item progress into them). Pure.
+ */
+export function recomputeProgress(progress: TaskProgress, now: number): TaskProgress {
+  const running = progress.running ?? [];
+  const ended = hasEnded(progress.state);
+  const inSteps = ended ? 0 : running.reduce((sum, r) => sum + r.share * clamp01(r.fraction), 0);
+  const percent = progress.state === 'completed' ? 100 : Math.min(100, progress.stepsPercent + inSteps);
+  const rate = running.length === 1 ? (running[0]?.items?.rate ?? null) : null;
+  const velocity = estimate(pointsOf(progress.history), { activeMs: progress.activeMs, percent }, rate);
+  const etaAt = !ended && velocity.etaMs !== null ? now + velocity.etaMs : null;
+  const first = running[0];
+  const items = ended ? null : (first?.items ?? null);
+  return { ...progress, percent, velocity, etaAt, items, stepShare: first?.share ?? progress.stepShare };
+}
+
+/** A running step's heartbeat as a reader sees it (from the server's pending activities). */
+export interface StepBeat {
+  stepId?: string;
+  item?: number;
+  done: number;
+  total: number | null;
+  note?: string;
+  rate?: number | null;
+  at?: number;
+}
+
+/**
+ * `progress` with the heartbeats of its running units merged in (fresher than the workflow's own
+ * reports, which come every 30 s): a step's items, a fan-out's items in flight. Pure.
+ */
+export function mergeHeartbeats(
+  progress: TaskProgress,
+  beats: readonly StepBeat[],
+  now: number
+): TaskProgress {
+  const running = (progress.running ?? []).map((r) => {
+    const mine = beats.filter((b) => b.stepId === r.id);
+    if (mine.length === 0 || r.state !== 'running') return r;
+    if (r.fanOut) {
+      const inFlight = mine.reduce((sum, b) => sum + itemFraction(b), 0);
+      const { total, done, failed } = r.fanOut;
+      return { ...r, fraction: total > 0 ? Math.min(1, (done + failed + inFlight) / total) : 0 };
+    }
+    const beat = mine[0] as StepBeat;
+    // The step's own report may be newer than the heartbeat (e.g. just after a retry): keep the newer.
+    if ((r.items?.at ?? 0) > (beat.at ?? Number.MAX_SAFE_INTEGER)) return r;
+    const items: ItemProgress = {
+      done: beat.done,
+      total: beat.total,
+      ...(beat.note ? { note: beat.note } : {}),
+      ...(beat.rate === undefined ? {} : { rate: beat.rate }),
+      ...(beat.at === undefined ? {} : { at: beat.at }),
+    };
+    const fraction = r.rounds
+      ? r.rounds.of === null
+        ? 0
+        : Math.min(1, (r.rounds.done + itemFraction(items)) / r.rounds.of)
+      : itemFraction(items);
+    return { ...r, items, fraction };
+  });
+  return recomputeProgress({ ...progress, running }, now);
+}
+
+/**
+ * The workflow answers a query with the time of its last workflow task; this is the answer as of
+ * `now` (a reader's clock): elapsed time grows, active time grows unless paused, ETA follows.
+ */
+export function progressAt(progress: TaskProgress, now: number): TaskProgress {
+  if (hasEnded(progress.state) || now <= progress.updatedAt) return progress;
+  const gap = now - progress.updatedAt;
+  const moved = {
+    ...progress,
+    updatedAt: now,
+    elapsedMs: progress.elapsedMs + gap,
+    activeMs: progress.activeMs + (progress.state === 'paused' ? 0 : gap),
+  };
+  return progress.running ? recomputeProgress(moved, now) : withItems(moved, moved.items, now);
+}
+
 /** `[#########-----------]` for a percentage. */
 export function progressBar(percent: number, width = 24): string {
   const filled = Math.round((Math.min(100, Math.max(0, percent)) / 100) * width);
@@ -137,6 +247,19 @@ export function etaText(p: TaskProgress): string | null {
   return `ETA ${formatDuration(p.velocity.etaMs)} (${p.velocity.confidence})`;
 }
 
+/** "analyze (codebase.analyze) running: 12/40 items, 3 running" for one started step. */
+export function runningStepText(r: RunningStepView): string {
+  const parts = [`${r.title} (\`${r.action}\`) ${r.state}`];
+  if (r.fanOut) {
+    const f = r.fanOut;
+    parts.push(`${f.done}/${f.total} items${f.failed ? `, ${f.failed} failed` : ''}, ${f.running} running`);
+  } else if (r.items) {
+    parts.push(`${r.items.done}/${r.items.total ?? '?'} items${r.items.note ? ` (${r.items.note})` : ''}`);
+  }
+  if (r.rounds) parts.push(`round ${r.rounds.done}${r.rounds.of === null ? '' : ` of ${r.rounds.of}`}`);
+  return parts.join(': ');
+}
+
 /** Markdown for the Web UI's "Current Details". */
 export function currentDetailsMarkdown(p: TaskProgress): string {
   const lines = [
@@ -148,7 +271,11 @@ export function currentDetailsMarkdown(p: TaskProgress): string {
     `- Step ${p.step.index + 1} of ${p.step.count}: ${p.step.title} (\`${p.step.action}\`)`,
     `- Steps completed: ${p.stepsCompleted}`,
   ];
-  if (p.items) {
+  const running = p.running ?? [];
+  if (running.length > 1 || running.some((r) => r.fanOut || r.rounds)) {
+    lines.push(`- ${running.length} step${running.length === 1 ? '' : 's'} started:`);
+    for (const r of running) lines.push(`  - ${runningStepText(r)}`);
+  } else if (p.items) {
     const rate = p.items.rate ? `, ${p.items.rate.toFixed(1)} items/s` : '';
     lines.push(
       `- Items: ${p.items.done} of ${p.items.total ?? '?'}${rate}${p.items.note ? ` (${p.items.note})` : ''}`

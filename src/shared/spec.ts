@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { parseDuration } from './duration';
 import { DURABILITY_LEVELS } from './durability';
+import { graphIssues } from './graph';
+import { DEFAULT_IDLE_MS, DURATION_CATEGORIES, LIMIT_POLICIES, MAX_LIMIT_MS } from './limits';
 import { WebhookTargetSchema } from './webhooks';
 
 /**
@@ -10,6 +13,29 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 const idRule = 'must start with a letter or digit and contain only letters, digits, ".", "_", ":" or "-"';
 
 export const TaskIdSchema = z.string().min(1).max(200).regex(ID, idRule);
+const StepIdSchema = z.string().min(1).max(100).regex(ID, idRule);
+
+/**
+ * A duration in milliseconds, or as text ("90s", "15m", "12h", "3d", "1h30m"), between `min` and
+ * `max` ms. Parsed to milliseconds.
+ */
+export function durationSchema(min: number, max: number) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${min} ms and ${max} ms (got ${ms})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+const limitDuration = durationSchema(1_000, MAX_LIMIT_MS);
 
 /** Start-to-close limit of one attempt of a step, by class; a spec may override them in `timeouts`. */
 export const STEP_TIMEOUT_CLASSES = ['quick', 'standard', 'long'] as const;
@@ -19,23 +45,6 @@ export const DEFAULT_STEP_TIMEOUTS_MS: Readonly<Record<StepTimeoutClass, number>
   standard: 2 * 60 * 60_000,
   long: 24 * 60 * 60_000,
 };
-
-/**
- * Limits of a task (seed 001 defaults). The task limit sets the deadline when the spec gives none (a
- * spec that needs more than `TASK_LIMIT_MAX_MS` says so with an explicit `deadline`); the phase limit
- * counts the phase's working time (paused time and `longrun.wait` timers excluded). Idle: no item
- * progress for `idleWarning` → warning; for `idlePause` → checkpoint and pause. Heartbeats do not count.
- */
-export const DEFAULT_LIMITS_MS = {
-  task: 60 * 60_000,
-  phase: 10 * 60_000,
-  idleWarning: 5 * 60_000,
-  idlePause: 15 * 60_000,
-} as const;
-export const TASK_LIMIT_MAX_MS = 4 * 60 * 60_000;
-export const PHASE_LIMIT_MAX_MS = 30 * 60_000;
-/** A warning is logged (and sent to webhooks) when this share of a limit is used. */
-export const LIMIT_WARNING_SHARE = 0.75;
 
 /** Per-call limits of tool classes (`ctx.tool(kind, fn)` in a step), ms. */
 export const TOOL_CLASSES = ['shell', 'file', 'browser', 'search'] as const;
@@ -65,13 +74,49 @@ export function waitDurationMs(input: { hours?: number; minutes?: number; second
   return Math.round(((input.hours ?? 0) * 3600 + (input.minutes ?? 0) * 60 + (input.seconds ?? 0)) * 1000);
 }
 
+/** `{ "$from": "<stepId>.<field>..." }`: a value from an earlier step's output. */
+export const FromReferenceSchema = z.strictObject({ $from: z.string().min(1) });
+
+/** Most items a `forEach` may list inline; more belong in an artifact (`{ "$from": ... }`). */
+export const MAX_INLINE_ITEMS = 10_000;
+
 export const StepSpecSchema = z.strictObject({
-  id: z.string().min(1).max(100).regex(ID, idRule),
+  id: StepIdSchema,
   title: z.string().min(1).max(200).optional(),
   /** Name of a registered agent action, e.g. `codebase.analyze`. */
   action: z.string().min(1).max(200),
-  /** JSON input for the action; `{ "$from": "<stepId>.<field>" }` takes a value from an earlier step's output. */
+  /**
+   * JSON input for the action; `{ "$from": "<stepId>.<field>" }` takes a value from an upstream step's
+   * output, `{ "$item": true }` (or `{ "$item": "<field>" }`) the current item of a `forEach` step.
+   */
   input: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Steps that must complete before this one starts. Absent: the previous step of a sequential phase,
+   * or every step of the previous phase (for the first step of a phase and in parallel phases).
+   */
+  needs: z.array(StepIdSchema).max(100, 'must list at most 100 steps').optional(),
+  /**
+   * Fan-out: one sub-step per item, an array or `{ "$from": ... }` of an upstream output (an array, or
+   * an artifact holding a JSON array). Each item has its own cursor, retries and progress.
+   */
+  forEach: z
+    .union([
+      z.array(z.unknown()).max(MAX_INLINE_ITEMS, `must list at most ${MAX_INLINE_ITEMS} items`),
+      FromReferenceSchema,
+    ])
+    .optional(),
+  /** Sub-steps of a `forEach` step running at once. @default 4 */
+  maxParallel: z.number().int().min(1).max(1_000).optional(),
+  /**
+   * Runs the action again every `every` (a durable timer between rounds), `times` rounds in all, or
+   * until the task is cancelled (only in an `indefinite` task).
+   */
+  repeat: z
+    .strictObject({
+      every: durationSchema(1_000, MAX_LIMIT_MS),
+      times: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
   /** Relative share of the task's total progress. @default 1 */
   weight: z.number().positive().max(1_000_000).default(1),
   /** A failing critical step fails the task; a non-critical one may be skipped (recovery). @default true */
@@ -85,8 +130,13 @@ export const StepSpecSchema = z.strictObject({
 });
 
 export const PhaseSpecSchema = z.strictObject({
-  id: z.string().min(1).max(100).regex(ID, idRule),
+  id: StepIdSchema,
   title: z.string().min(1).max(200).optional(),
+  /**
+   * Runs the phase's steps in parallel, at most this many at once; its steps then wait only for the
+   * previous phase (and their `needs`). Absent: the steps run one after another.
+   */
+  maxParallel: z.number().int().min(1).max(1_000).optional(),
   steps: z.array(StepSpecSchema).min(1, 'a phase needs at least one step'),
 });
 
@@ -101,45 +151,42 @@ export const TaskSpecSchema = z
     command: z.string().min(1).max(10_000).optional(),
     /** @default "standard" */
     durability: z.enum(DURABILITY_LEVELS).default('standard'),
+    /**
+     * How long the task is expected to run; picks the default limits (see `CATEGORY_DEFAULTS`).
+     * @default from `estimate`, else "long"
+     */
+    category: z.enum(DURATION_CATEGORIES).optional(),
+    /** The expected duration ("30h", ms): picks the category when none is given. */
+    estimate: limitDuration.optional(),
+    /** What happens at the deadline or a phase limit. @default "pause" for extended and indefinite tasks, else "stop" */
+    onLimit: z.enum(LIMIT_POLICIES).optional(),
     /** When the task must end (ISO 8601 with offset); shown in progress. */
     deadline: z.iso.datetime({ offset: true }).optional(),
+    /** Units of work (steps, fan-out sub-steps, waits) running at once in this task. @default 32 */
+    maxParallel: z.number().int().min(1).max(1_000).optional(),
     /**
-     * Limits in ms, each overriding its default: step attempts by class (`quick`, `standard`, `long`),
-     * the task (sets the deadline when none is given), each phase, idle detection and tool calls.
+     * Limits, in ms or as text ("12h"), each overriding its default: step attempts by class (`quick`,
+     * `standard`, `long`), the task (sets the deadline when none is given), each phase's working time,
+     * idle detection and tool calls.
      */
     timeouts: z
       .strictObject({
-        quick: z.number().int().min(1_000).optional(),
-        standard: z.number().int().min(1_000).optional(),
-        long: z.number().int().min(1_000).optional(),
-        task: z
-          .number()
-          .int()
-          .min(1_000)
-          .max(TASK_LIMIT_MAX_MS, 'must be at most 4 hours (14400000); give a `deadline` for a longer task')
-          .optional(),
-        phase: z
-          .number()
-          .int()
-          .min(1_000)
-          .max(PHASE_LIMIT_MAX_MS, 'must be at most 30 minutes (1800000)')
-          .optional(),
-        idleWarning: z.number().int().min(1_000).optional(),
-        idlePause: z.number().int().min(1_000).optional(),
+        quick: limitDuration.optional(),
+        standard: limitDuration.optional(),
+        long: limitDuration.optional(),
+        task: limitDuration.optional(),
+        phase: limitDuration.optional(),
+        idleWarning: limitDuration.optional(),
+        idlePause: limitDuration.optional(),
         tools: z
           .strictObject({
-            shell: z.number().int().min(100).max(3_600_000).optional(),
-            file: z.number().int().min(100).max(3_600_000).optional(),
-            browser: z.number().int().min(100).max(3_600_000).optional(),
-            search: z.number().int().min(100).max(3_600_000).optional(),
+            shell: durationSchema(100, 3_600_000).optional(),
+            file: durationSchema(100, 3_600_000).optional(),
+            browser: durationSchema(100, 3_600_000).optional(),
+            search: durationSchema(100, 3_600_000).optional(),
           })
           .optional(),
       })
-      .refine(
-        (t) =>
-          (t.idleWarning ?? DEFAULT_LIMITS_MS.idleWarning) < (t.idlePause ?? DEFAULT_LIMITS_MS.idlePause),
-        { message: 'idleWarning must be shorter than idlePause', path: ['idleWarning'] }
-      )
       .optional(),
     /**
      * Webhooks told about this task: POST JSON, signed with the worker's `LONGRUN_WEBHOOK_SECRET`.
@@ -153,39 +200,28 @@ export const TaskSpecSchema = z
     phases: z.array(PhaseSpecSchema).min(1, 'a task needs at least one phase'),
   })
   .superRefine((spec, ctx) => {
-    const seenSteps = new Map<string, string>();
-    const seenPhases = new Set<string>();
+    const idle = spec.timeouts;
+    if ((idle?.idleWarning ?? DEFAULT_IDLE_MS.warning) >= (idle?.idlePause ?? DEFAULT_IDLE_MS.pause)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeouts', 'idleWarning'],
+        message: 'idleWarning must be shorter than idlePause',
+      });
+    }
     spec.phases.forEach((phase, p) => {
-      if (seenPhases.has(phase.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['phases', p, 'id'],
-          message: `duplicate phase id "${phase.id}"`,
-        });
-      }
-      seenPhases.add(phase.id);
       phase.steps.forEach((step, s) => {
-        if (step.action === WAIT_ACTION) {
-          const wait = WaitInputSchema.safeParse(step.input);
-          for (const issue of wait.success ? [] : wait.error.issues) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['phases', p, 'steps', s, 'input', ...issue.path],
-              message: issue.message,
-            });
-          }
-        }
-        if (seenSteps.has(step.id)) {
+        if (step.action !== WAIT_ACTION) return;
+        const wait = WaitInputSchema.safeParse(step.input);
+        for (const issue of wait.success ? [] : wait.error.issues) {
           ctx.addIssue({
             code: 'custom',
-            path: ['phases', p, 'steps', s, 'id'],
-            message: `duplicate step id "${step.id}" (also at ${seenSteps.get(step.id)})`,
+            path: ['phases', p, 'steps', s, 'input', ...issue.path],
+            message: issue.message,
           });
-        } else {
-          seenSteps.set(step.id, `phases[${p}].steps[${s}]`);
         }
       });
     });
+    for (const issue of graphIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type TaskSpecInput = z.input<typeof TaskSpecSchema>;
@@ -193,7 +229,7 @@ export type TaskSpec = z.output<typeof TaskSpecSchema>;
 export type PhaseSpec = TaskSpec['phases'][number];
 export type StepSpec = PhaseSpec['steps'][number];
 
-/** Steps in execution order with their phase position. */
+/** Steps in declaration order with their phase position. */
 export interface PlannedStep {
   phaseIndex: number;
   phase: PhaseSpec;
@@ -202,18 +238,41 @@ export interface PlannedStep {
   step: StepSpec;
 }
 
-/** Ids of the steps whose output a later step reads through a `$from` reference. */
+export function flattenSteps(spec: TaskSpec): PlannedStep[] {
+  const out: PlannedStep[] = [];
+  spec.phases.forEach((phase, phaseIndex) => {
+    for (const step of phase.steps) out.push({ phaseIndex, phase, index: out.length, step });
+  });
+  return out;
+}
+
+/** Ids of the steps whose output a step reads through a `$from` reference (in its input or `forEach`). */
 export function referencedSteps(spec: TaskSpec): Set<string> {
   const out = new Set<string>();
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(visit);
+  for (const phase of spec.phases) {
+    for (const step of phase.steps) {
+      for (const ref of fromReferences(step)) out.add(ref.stepId);
+    }
+  }
+  return out;
+}
+
+/** Every `$from` of a step, where it stands (a path below the step) and the step it names. */
+export function fromReferences(step: {
+  input: Record<string, unknown>;
+  forEach?: unknown;
+}): Array<{ path: PropertyKey[]; from: string; stepId: string }> {
+  const out: Array<{ path: PropertyKey[]; from: string; stepId: string }> = [];
+  const visit = (value: unknown, path: PropertyKey[]): void => {
+    if (Array.isArray(value)) value.forEach((v, i) => visit(v, [...path, i]));
     else if (typeof value === 'object' && value !== null) {
       const from = (value as { $from?: unknown }).$from;
-      if (typeof from === 'string') out.add(from.split('.')[0] as string);
-      else Object.values(value).forEach(visit);
+      if (typeof from === 'string') out.push({ path, from, stepId: from.split('.')[0] as string });
+      else for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
     }
   };
-  for (const phase of spec.phases) for (const step of phase.steps) visit(step.input);
+  visit(step.input, ['input']);
+  if (step.forEach !== undefined && !Array.isArray(step.forEach)) visit(step.forEach, ['forEach']);
   return out;
 }
 
@@ -221,28 +280,6 @@ export function stepTimeoutMs(spec: TaskSpec, timeout: StepTimeoutClass): number
   return spec.timeouts?.[timeout] ?? DEFAULT_STEP_TIMEOUTS_MS[timeout];
 }
 
-/** The effective limits of a task, ms (spec values over the defaults). */
-export function limitsOf(spec: TaskSpec): {
-  task: number;
-  phase: number;
-  idleWarning: number;
-  idlePause: number;
-  tools: Record<ToolClass, number>;
-} {
-  const t = spec.timeouts;
-  return {
-    task: t?.task ?? DEFAULT_LIMITS_MS.task,
-    phase: t?.phase ?? DEFAULT_LIMITS_MS.phase,
-    idleWarning: t?.idleWarning ?? DEFAULT_LIMITS_MS.idleWarning,
-    idlePause: t?.idlePause ?? DEFAULT_LIMITS_MS.idlePause,
-    tools: { ...DEFAULT_TOOL_TIMEOUTS_MS, ...t?.tools },
-  };
-}
-
-export function flattenSteps(spec: TaskSpec): PlannedStep[] {
-  const out: PlannedStep[] = [];
-  spec.phases.forEach((phase, phaseIndex) => {
-    for (const step of phase.steps) out.push({ phaseIndex, phase, index: out.length, step });
-  });
-  return out;
+export function toolTimeoutsOf(spec: TaskSpec): Record<ToolClass, number> {
+  return { ...DEFAULT_TOOL_TIMEOUTS_MS, ...spec.timeouts?.tools };
 }

@@ -17,7 +17,16 @@ export interface StepRequest {
   artifactBackup?: boolean;
   /** Idle detection and tool-call limits of the task, ms (absent in requests of older tasks). */
   limits?: StepLimits;
+  /** A `forEach` sub-step: its item's index, and whether its output is kept for the steps after it. */
+  item?: { index: number; keepOutput: boolean };
+  /** The round of a repeating step, 0 for the first. */
+  round?: number;
+  /** The step was stopped and runs again: it reports its progress at once (the task shows `resuming` until then). */
+  resumed?: boolean;
 }
+
+/** What a step gives later steps: small JSON (large data goes to the artifact store, by reference). */
+export type StepOutput = Record<string, unknown>;
 
 export interface StepLimits {
   /** No item progress for this long: the step tells the workflow, which warns. */
@@ -30,13 +39,19 @@ export interface StepLimits {
 
 export interface StepResult {
   /** Small JSON output, visible to later steps through `$from` references. */
-  output: Record<string, unknown>;
-  itemsDone?: number;
-  itemsTotal?: number;
+  output: StepOutput;
+  /**
+   * The action asked to run again later (`ctx.resumeAfter`): the workflow waits `ms` on a durable
+   * timer, holding no worker, then schedules the step again from `cursor`.
+   */
+  resumeAfter?: { ms: number; cursor: unknown; done: number; total: number | null };
 }
 
 /** The heartbeat payload of a running step: its resume cursor and item progress. */
 export interface StepHeartbeat {
+  /** Which step (and fan-out item) beats, so a reader of several pending activities can tell them apart. */
+  stepId?: string;
+  item?: number;
   /** null before the first checkpoint (JSON has no undefined). */
   cursor: unknown;
   done: number;
@@ -51,6 +66,10 @@ export interface StepHeartbeat {
 /** Item progress a running step reports to its workflow (signal `stepProgress`, every 30 s by default). */
 export interface StepProgressReport {
   stepId: string;
+  /** The fan-out item reporting, for a `forEach` sub-step. */
+  item?: number;
+  /** Sent once when a resumed step has started again. */
+  started?: boolean;
   done: number;
   total: number | null;
   note?: string;
@@ -82,38 +101,75 @@ export interface FromReference {
   $from: string;
 }
 
-function isFromReference(value: unknown): value is FromReference {
+/** The current item of a `forEach` sub-step: its value, or where a worker reads it from an artifact. */
+export type CurrentItem = { index: number; value: unknown } | { index: number; artifact: ArtifactRef };
+
+/**
+ * Marker a worker replaces before an action sees its input: the item at `index` (then the `path` in it)
+ * of the JSON array stored in artifact `ref`.
+ */
+export interface ArtifactItemMarker {
+  $artifactItem: { ref: ArtifactRef; index: number; path: string[] };
+}
+
+/** Marker a worker replaces with the JSON content of an artifact (large fan-in outputs). */
+export interface ArtifactContentMarker {
+  $artifact: ArtifactRef;
+}
+
+function pathValue(value: unknown, fields: readonly string[], what: string, where: string): unknown {
+  let current = value;
+  for (const field of fields) {
+    if (typeof current !== 'object' || current === null || !(field in current)) {
+      throw new Error(`${where}: ${what} has no field "${field}"`);
+    }
+    current = (current as Record<string, unknown>)[field];
+  }
+  return current;
+}
+
+function isReference(value: unknown, key: '$from' | '$item'): boolean {
   return (
     typeof value === 'object' &&
     value !== null &&
+    !Array.isArray(value) &&
     Object.keys(value).length === 1 &&
-    typeof (value as { $from?: unknown }).$from === 'string'
+    key in value
   );
 }
 
 /**
  * Replaces every `{ "$from": "<stepId>.<field>[.<field>...]" }` in a step input with that value from an
- * earlier step's output. Throws (naming the reference) when the step or field does not exist.
+ * earlier step's output, and every `{ "$item": true }` / `{ "$item": "<field>.<field>" }` with the
+ * current item of a fan-out (or a marker the worker resolves, when the items live in an artifact).
+ * Throws (naming the reference) when the step or field does not exist.
  */
 export function resolveStepInput(
   input: Record<string, unknown>,
-  outputs: Readonly<Record<string, Record<string, unknown>>>
+  outputs: Readonly<Record<string, StepOutput>>,
+  item?: CurrentItem
 ): Record<string, unknown> {
   const resolve = (value: unknown, where: string): unknown => {
-    if (isFromReference(value)) {
-      const [stepId, ...fields] = value.$from.split('.');
+    if (isReference(value, '$from') && typeof (value as FromReference).$from === 'string') {
+      const from = (value as FromReference).$from;
+      const [stepId, ...fields] = from.split('.');
       const output = stepId === undefined ? undefined : outputs[stepId];
       if (output === undefined) {
-        throw new Error(`${where}: $from "${value.$from}" names step "${stepId}", which has no output yet`);
+        throw new Error(`${where}: $from "${from}" names step "${stepId}", which has no output yet`);
       }
-      let current: unknown = output;
-      for (const field of fields) {
-        if (typeof current !== 'object' || current === null || !(field in current)) {
-          throw new Error(`${where}: $from "${value.$from}" has no field "${field}"`);
-        }
-        current = (current as Record<string, unknown>)[field];
+      return pathValue(output, fields, `$from "${from}"`, where);
+    }
+    if (isReference(value, '$item')) {
+      if (!item) throw new Error(`${where}: $item is only available in a forEach step`);
+      const spec = (value as { $item: unknown }).$item;
+      const fields = typeof spec === 'string' && spec !== '' ? spec.split('.') : [];
+      if ('artifact' in item) {
+        const marker: ArtifactItemMarker = {
+          $artifactItem: { ref: item.artifact, index: item.index, path: fields },
+        };
+        return marker;
       }
-      return current;
+      return pathValue(item.value, fields, `item ${item.index}`, where);
     }
     if (Array.isArray(value)) return value.map((v, i) => resolve(v, `${where}[${i}]`));
     if (typeof value === 'object' && value !== null) {
@@ -122,4 +178,20 @@ export function resolveStepInput(
     return value;
   };
   return resolve(input, 'input') as Record<string, unknown>;
+}
+
+/** The value a `forEach` names: its inline array, or the upstream output its `$from` points at. */
+export function resolveForEach(
+  forEach: readonly unknown[] | FromReference,
+  outputs: Readonly<Record<string, StepOutput>>
+): unknown {
+  if (Array.isArray(forEach)) return forEach;
+  return resolveStepInput({ forEach }, outputs).forEach;
+}
+
+/** Whether a value is an artifact reference (as `ctx.artifacts.put` returns it). */
+export function isArtifactRef(value: unknown): value is ArtifactRef {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<ArtifactRef>;
+  return typeof v.sha256 === 'string' && typeof v.bytes === 'number' && typeof v.mediaType === 'string';
 }

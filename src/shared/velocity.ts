@@ -125,20 +125,6 @@ export function itemRate(samples: readonly ItemSample[], windowMs = 60_000): num
   return Math.max(0, ((last.done - first.done) / span) * 1_000);
 }
 
-/** "2h 05m", "4m 10s", "12s": a short human duration. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  const s = Math.round(ms / 1000);
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3_600);
-  const m = Math.floor((s % 3_600) / 60);
-  const sec = s % 60;
-  if (d > 0) return `${d}d ${String(h).padStart(2, '0')}h`;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
-  return `${sec}s`;
-}
-
 function windowOf(points: readonly ProgressPoint[], windowMs: number): ProgressPoint[] {
   const last = points[points.length - 1];
   if (!last) return [];

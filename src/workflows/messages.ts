@@ -86,6 +86,10 @@ export interface PlannedStepView {
   phaseId: string;
   action: string;
   title: string;
+  /** Steps it waits for (engine v2; absent from tasks started before it). */
+  needs?: string[];
+  /** `done` includes skipped steps; `started`: running, waiting or stopped with a cursor (engine v2). */
+  status?: 'pending' | 'started' | 'done' | 'skipped';
 }
-/** The task's steps in order (ids, phases, actions). */
+/** The task's steps in declaration order (ids, phases, actions, what each waits for and where it is). */
 export const planQuery = defineQuery<PlannedStepView[]>('plan');

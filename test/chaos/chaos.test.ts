@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,7 +16,7 @@ import {
   seededRandom,
   type CrashWindow,
 } from '../support/chaos-ledger';
-import { generateRepo } from '../support/fixture-repo';
+import { generateRepo, listFiles } from '../support/fixture-repo';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/worker-process';
 
@@ -90,12 +90,6 @@ afterAll(async () => {
     console.log(`chaos: kept ${dir}`);
   } else if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
-
-function listFiles(root: string): string[] {
-  return readdirSync(root, { recursive: true, encoding: 'utf8' })
-    .map((p) => join(root, p))
-    .filter((p) => statSync(p).isFile());
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => (ms / 1000).toFixed(1);

@@ -86,13 +86,15 @@ describe('longrun CLI', () => {
       /[█░]{30} \d+\.\d% \| executing \| phase 1\/1 work \| step 2\/2 b \| \d+\/600 items/
     );
     expect(status.stdout).toContain('recent:');
-    expect(status.stdout).toMatch(/\nphase time \d+s of its 10m 00s limit\n/);
+    // An unlabelled task is `long`: its phases have 2 hours each.
+    expect(status.stdout).toMatch(/\nphase time \d+s of its 2h 00m limit\n/);
     expect(status.stdout).toMatch(/, deadline \d{4}-\d\d-\d\dT/);
 
     const paused = await longrun('pause', 'cli-steer', '--reason', 'lunch');
     expect(paused).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(/^cli-steer: paused, step 2\/2 b/),
+      // A paused step keeps its item count: where it stopped.
+      stdout: expect.stringMatching(/^cli-steer: paused at item \d+\/600, step 2\/2 b/),
     });
     const again = await longrun('pause', 'cli-steer');
     expect(again.code).toBe(4);
@@ -116,7 +118,10 @@ describe('longrun CLI', () => {
     expect(extend.stderr).toContain('until: must be later than the current deadline');
 
     const resumed = await longrun('resume', 'cli-steer');
-    expect(resumed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^cli-steer: executing/) });
+    expect(resumed).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^cli-steer: (resuming|executing)/),
+    });
     expect((await longrun('resume', 'cli-steer')).code).toBe(4);
 
     const watch = await longrun('watch', 'cli-steer', '--interval', '250');

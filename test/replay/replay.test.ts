@@ -8,7 +8,35 @@ import { workflowBundle } from '../support/temporal';
 const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(HISTORIES, name), 'utf8'));
 
-describe('workflow replay', () => {
+type Fixture = {
+  events: Array<{
+    eventType: string;
+    markerRecordedEventAttributes?: {
+      markerName?: string;
+      details?: Record<string, { payloads?: Array<{ data?: string }> }>;
+    };
+  }>;
+};
+const eventTypes = (history: Fixture) => history.events.map((e) => e.eventType);
+
+/** The patch ids a history's patch markers name. */
+function patchesOf(history: Fixture): string[] {
+  return history.events.flatMap((e) => {
+    const attrs = e.markerRecordedEventAttributes;
+    if (attrs?.markerName !== 'core_patch') return [];
+    const data = attrs.details?.patch_data?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+// Fixtures v1 to v3 were recorded with engine v1: they have no `longrun-engine-v2` marker and replay
+// on the frozen engine in src/workflows/legacy/. v4 fixtures are engine v2's.
+describe('workflow replay (engine v1 histories)', () => {
+  it.each(['long-task-codebase-review-v1.json', 'long-task-deadline-partial-v3.json'])(
+    '%s has no engine v2 marker (so it replays on engine v1)',
+    (file) => expect(patchesOf(fixture(file) as Fixture)).not.toContain('longrun-engine-v2')
+  );
+
   it('replays the recorded codebase review history (v1) with the current workflow code', async () => {
     await expect(
       Worker.runReplayHistory(
@@ -61,6 +89,47 @@ describe('workflow replay', () => {
         { workflowBundle: tampered },
         fixture('long-task-codebase-review-v1.json'),
         'codebase-review-v1-tampered'
+      )
+    ).rejects.toThrow(DeterminismViolationError);
+  });
+});
+
+describe('workflow replay (engine v2 histories)', () => {
+  it.each([
+    ['long-task-codebase-review-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-continued-as-new-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'],
+    ['long-task-pause-resume-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-cancelled-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-deadline-partial-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-idle-pause-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-limit-pause-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-fan-out-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-handover-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'],
+  ])('replays %s with the current workflow code', async (file, lastEvent) => {
+    const history = fixture(file) as Fixture;
+    expect(history.events.at(-1)?.eventType).toBe(lastEvent);
+    expect(history.events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(
+      true
+    );
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)
+    ).resolves.toBeUndefined();
+  });
+
+  it('replays a run that handed a running step over: cancelled for the handover, then continued as new', () => {
+    const types = eventTypes(fixture('long-task-handover-v4.json') as Fixture);
+    const cancelled = types.lastIndexOf('EVENT_TYPE_ACTIVITY_TASK_CANCELED');
+    expect(cancelled).toBeGreaterThan(0);
+    expect(types.slice(cancelled).includes('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toBe(false);
+  });
+
+  it('fails with DeterminismViolationError when a v4 history meets a changed workflow', async () => {
+    const tampered = await bundleWorkflowCode({ workflowsPath: require.resolve('./tampered-workflows') });
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: tampered },
+        fixture('long-task-fan-out-v4.json'),
+        'fan-out-tampered'
       )
     ).rejects.toThrow(DeterminismViolationError);
   });

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function moduleBody(variant: number, linesPerFile: number): string {
@@ -32,4 +32,18 @@ export function generateRepo(root: string, files: number, linesPerFile: number):
       `// generated module ${f}\n${bodies[f % 7]}`
     );
   }
+}
+
+/** Every file under `root`, depth first. */
+export function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  walk(root);
+  return out;
 }

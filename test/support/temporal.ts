@@ -1,6 +1,16 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -30,10 +40,34 @@ export async function startDevServerEnv(extraArgs: string[] = []): Promise<TestW
   });
 }
 
+/** A hash of what the workflow bundle is made of: workflows, shared code and the installed packages. */
+function workflowSourceHash(): string {
+  const hash = createHash('sha256').update(readFileSync(join(__dirname, '..', '..', 'package-lock.json')));
+  for (const folder of ['workflows', 'shared']) {
+    const root = join(__dirname, '..', '..', 'src', folder);
+    for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' }).sort()) {
+      if (file.endsWith('.ts')) hash.update(file).update(readFileSync(join(root, file)));
+    }
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflows bundled once per test file. */
+/**
+ * The workflows from `src/`, bundled once for the whole run: each test file reuses the bundle the
+ * first one wrote (keyed by a hash of the sources, so a change is always bundled afresh).
+ */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
+  bundle ??= (async () => {
+    const dir = join(__dirname, '..', '..', 'node_modules', '.cache', 'longrun');
+    const file = join(dir, `workflow-bundle-${workflowSourceHash()}.json`);
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as WorkflowBundleWithSourceMap;
+    const built = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(built));
+    renameSync(`${file}.tmp`, file);
+    return built;
+  })();
   return bundle;
 }
 
@@ -156,13 +190,18 @@ export function useServerAndWorkers(prefix: string, prepare?: (dir: string) => v
 export const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
 
 /**
- * With LONGRUN_RECORD_HISTORY=1, writes a workflow's history (Temporal CLI JSON) to
- * `test/fixtures/histories/<file>` for the replay tests; otherwise does nothing.
+ * With LONGRUN_RECORD_HISTORY=1, writes a workflow's history (Temporal CLI JSON; its latest run, or
+ * `runId`) to `test/fixtures/histories/<file>` for the replay tests; otherwise does nothing.
  */
-export function recordHistory(env: TestWorkflowEnvironment, workflowId: string, file: string): void {
+export function recordHistory(
+  env: TestWorkflowEnvironment,
+  workflowId: string,
+  file: string,
+  runId?: string
+): void {
   if (process.env.LONGRUN_RECORD_HISTORY !== '1') return;
   const json = execFileSync(process.env.LONGRUN_TEMPORAL_CLI as string, [
-    ...['workflow', 'show', '--workflow-id', workflowId],
+    ...['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : [])],
     ...['--address', env.address, '--output', 'json'],
   ]);
   writeFileSync(join(HISTORIES, file), json);

@@ -130,4 +130,91 @@ export const diskFullAction = defineAction({
   },
 });
 
-export const testActions = [tallyAction, gateAction, slowAction, flakyAction, toolAction, diskFullAction];
+/** Lists `count` items `{ label, n }`, inline and (with `artifact`) as an artifact holding the array. */
+export const listAction = defineAction({
+  name: 'test.list',
+  description: 'Produce items for a fan-out',
+  input: z.object({ count: z.number().int().min(0), prefix: z.string().default('item') }),
+  async run(ctx, input) {
+    const items = Array.from({ length: input.count }, (_, n) => ({ label: `${input.prefix}${n}`, n }));
+    return { items, artifact: await ctx.artifacts.putJson(items, 'items.json') };
+  },
+});
+
+/** Returns the value it was given (a fan-out item, say) as its output. */
+export const echoAction = defineAction({
+  name: 'test.echo',
+  description: 'Return the value given',
+  input: z.object({ value: z.record(z.string(), z.unknown()) }),
+  async run(_ctx, input) {
+    await Promise.resolve();
+    return input.value;
+  },
+});
+
+/** Fan-in: the outputs it was given, counted and summed (`values[].n`). */
+export const collectAction = defineAction({
+  name: 'test.collect',
+  description: 'Count and sum the outputs of a fan-out',
+  input: z.object({ outputs: z.array(z.object({ n: z.number() }).loose().nullable()) }),
+  async run(_ctx, input) {
+    await Promise.resolve();
+    const present = input.outputs.filter((o) => o !== null);
+    return {
+      count: input.outputs.length,
+      missing: input.outputs.length - present.length,
+      sum: present.reduce((a, o) => a + o.n, 0),
+    };
+  },
+});
+
+/**
+ * A step that works in rounds across time: each round appends to the ledger, checkpoints, and asks to
+ * run again after `every` (a durable timer in the workflow, no worker held) until `rounds` are done.
+ */
+export const pollAction = defineAction({
+  name: 'test.poll',
+  description: 'Work in rounds, waiting durably between them',
+  input: z.object({
+    ledger: z.string(),
+    label: z.string(),
+    rounds: z.number().int().min(1),
+    every: z.string(),
+  }),
+  async run(ctx, input) {
+    const round = (ctx.cursor as { round?: number } | undefined)?.round ?? 0;
+    appendFileSync(input.ledger, `${input.label}:${round}@${Date.now()}\n`);
+    await Promise.resolve();
+    if (round + 1 < input.rounds) {
+      ctx.checkpoint({ round: round + 1 }, round + 1, input.rounds);
+      ctx.resumeAfter(input.every);
+    }
+    return { label: input.label, rounds: input.rounds };
+  },
+});
+
+/** One round of a repeating check: appends its label and round to the ledger. */
+export const checkAction = defineAction({
+  name: 'test.check',
+  description: 'A monitoring check',
+  input: z.object({ ledger: z.string(), label: z.string() }),
+  async run(ctx, input) {
+    appendFileSync(input.ledger, `${input.label}:${ctx.round}\n`);
+    await Promise.resolve();
+    return { label: input.label, round: ctx.round };
+  },
+});
+
+export const testActions = [
+  tallyAction,
+  gateAction,
+  slowAction,
+  flakyAction,
+  toolAction,
+  diskFullAction,
+  listAction,
+  echoAction,
+  collectAction,
+  pollAction,
+  checkAction,
+];

@@ -53,10 +53,22 @@ describe('pruneCheckpoints', () => {
 
 describe('stepsRedoneByRollback', () => {
   const ids = ['a', 'b', 'c', 'd'];
-  it('lists completed steps from the checkpoint on', () => {
-    expect(stepsRedoneByRollback({ stepIndex: 1 }, ids, 3)).toEqual(['b', 'c']);
-    expect(stepsRedoneByRollback({ stepIndex: 3 }, ids, 3)).toEqual([]);
-    expect(stepsRedoneByRollback({ stepIndex: 0 }, ids, 4)).toEqual(ids);
+  it('lists the steps done now that were not done at the checkpoint (v1 records: from its step on)', () => {
+    expect(stepsRedoneByRollback({ stepIndex: 1 }, ids, [[0, 2]])).toEqual(['b', 'c']);
+    expect(stepsRedoneByRollback({ stepIndex: 3 }, ids, [[0, 2]])).toEqual([]);
+    expect(stepsRedoneByRollback({ stepIndex: 0 }, ids, [[0, 3]])).toEqual(ids);
+  });
+
+  it('reads a parallel position: steps done out of order are redone only if not done then', () => {
+    const position = {
+      done: [
+        [0, 0],
+        [2, 2],
+      ] as [number, number][],
+      stopped: {},
+      fans: {},
+    };
+    expect(stepsRedoneByRollback({ stepIndex: 1, position }, ids, [[0, 3]])).toEqual(['b', 'd']);
   });
 });
 

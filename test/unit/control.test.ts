@@ -3,9 +3,9 @@ import {
   CONTROL_KINDS,
   extendedDeadline,
   parseControl,
-  parseDuration,
   type ControlView,
 } from '../../src/shared/control';
+import { parseDuration } from '../../src/shared/duration';
 import { LIFECYCLE_STATES } from '../../src/shared/lifecycle';
 import { appendActivity, formatActivity } from '../../src/shared/activity-log';
 
@@ -15,6 +15,8 @@ const view = (over: Partial<ControlView> = {}): ControlView => ({
   pausing: false,
   cancelling: false,
   deadline: NOW + 3_600_000,
+  phaseLimit: true,
+  limitReached: null,
   ...over,
 });
 
@@ -123,9 +125,13 @@ describe('controlRejection', () => {
       }
   });
 
-  it('refuses to extend a task without a deadline or to an earlier time', () => {
-    expect(controlRejection('extend', view({ deadline: null }), NOW, { by: '1h' })).toBe(
-      'the task has no deadline to extend'
+  it('refuses to extend a task without a time limit, "until" without a deadline, or to an earlier time', () => {
+    expect(controlRejection('extend', view({ deadline: null, phaseLimit: false }), NOW, { by: '1h' })).toBe(
+      'the task has no time limit to extend'
+    );
+    expect(controlRejection('extend', view({ deadline: null }), NOW, { by: '1h' })).toBeNull();
+    expect(controlRejection('extend', view({ deadline: null }), NOW, { until: '2026-11-23T00:00:00Z' })).toBe(
+      'until: the task has no deadline; extend it by a duration ("by")'
     );
     expect(controlRejection('extend', view(), NOW, { until: '2026-11-22T12:30:00Z' })).toMatch(
       /^until: must be later than the current deadline 2026-11-22T13:00:00.000Z/
@@ -133,6 +139,14 @@ describe('controlRejection', () => {
     expect(
       controlRejection('extend', view({ deadline: NOW - 7_200_000 }), NOW, { until: '2026-11-22T11:00:00Z' })
     ).toBe('until: must be in the future');
+  });
+
+  it('refuses to resume a task paused at a limit that is still reached', () => {
+    const paused = view({ state: 'paused', limitReached: 'the deadline has passed' });
+    expect(controlRejection('resume', paused, NOW)).toBe(
+      'the task is paused at its limit (the deadline has passed); extend it first (e.g. {"by": "2h"}), then resume'
+    );
+    expect(controlRejection('resume', { ...paused, limitReached: null }, NOW)).toBeNull();
   });
 
   it('computes the extended deadline', () => {

@@ -1,18 +1,13 @@
 import {
-  attemptRetryDelay,
-  backoffDelay,
   classifyFailure,
   CRASH_RESCHEDULES,
   FAILURE_KINDS,
   FAILURE_TYPE_OF_KIND,
   RECOVERY_DECISIONS,
   recoveryDecision,
-  RESOURCE_RETRY_DELAY_MS,
   rescheduleAfterLostWorker,
   retryAfterMs,
 } from '../../src/shared/failures';
-
-const timing = { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 };
 
 describe('classifyFailure', () => {
   it.each([
@@ -61,23 +56,6 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(undefined, now)).toBeNull();
     expect(retryAfterMs('', now)).toBeNull();
     expect(retryAfterMs('soon', now)).toBeNull();
-  });
-});
-
-describe('retry delays', () => {
-  it('backs off exponentially up to the maximum', () => {
-    expect([1, 2, 3, 4, 10].map((a) => backoffDelay(a, timing))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 60_000,
-    ]);
-  });
-
-  it('gives each kind its delay: Retry-After for transient, a long wait for resource, none for permanent', () => {
-    expect(attemptRetryDelay('transient', 2, timing)).toBe(2_000);
-    expect(attemptRetryDelay('transient', 2, timing, 30_000)).toBe(30_000);
-    expect(attemptRetryDelay('transient', 2, timing, 500)).toBe(500); // the server knows best
-    expect(attemptRetryDelay('resource', 1, timing)).toBe(RESOURCE_RETRY_DELAY_MS);
-    expect(attemptRetryDelay('critical', 3, timing)).toBe(4_000);
-    expect(attemptRetryDelay('permanent', 1, timing)).toBeNull();
   });
 });
 

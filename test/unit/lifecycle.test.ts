@@ -2,7 +2,7 @@ import {
   canTransition,
   durations,
   hasEnded,
-  InvalidTransitionError,
+  LifecycleTransitionError,
   isFinal,
   LIFECYCLE_STATES,
   newLifecycle,
@@ -12,14 +12,15 @@ import {
   type LifecycleState,
 } from '../../src/shared/lifecycle';
 
-// Seed 001's table, written out independently: every pair not listed here must be rejected.
+// Seed 001's table, written out independently: every pair not listed here must be rejected. Engine v2
+// adds moves from resuming (a pause, a cancel or the last step ending while stopped steps restart).
 const ALLOWED: Record<LifecycleState, LifecycleState[]> = {
   created: ['planning', 'cancelled'],
   planning: ['executing', 'failed', 'cancelled'],
   executing: ['paused', 'checkpointing', 'completing', 'failed', 'cancelled'],
   paused: ['resuming', 'cancelled'],
   checkpointing: ['executing', 'paused', 'failed'],
-  resuming: ['executing', 'failed'],
+  resuming: ['executing', 'paused', 'completing', 'failed', 'cancelled'],
   completing: ['completed', 'failed'],
   completed: [],
   failed: ['resuming'],
@@ -34,7 +35,7 @@ describe('lifecycle transitions', () => {
     expect(canTransition(from, to)).toBe(allowed);
     const record = { ...newLifecycle(0), state: from };
     if (allowed) expect(transition(record, to, 'test', 10).state).toBe(to);
-    else expect(() => transition(record, to, 'test', 10)).toThrow(InvalidTransitionError);
+    else expect(() => transition(record, to, 'test', 10)).toThrow(LifecycleTransitionError);
   });
 
   it('has a table entry for every state', () => {

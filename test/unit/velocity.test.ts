@@ -1,11 +1,11 @@
 import {
   estimate,
   etaConfidence,
-  formatDuration,
   itemRate,
   percentPerHour,
   type ProgressPoint,
 } from '../../src/shared/velocity';
+import { formatDuration } from '../../src/shared/duration';
 import { withItems, type TaskProgress } from '../../src/shared/progress';
 
 const MIN = 60_000;

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyWebhook } from '../../src/runtime/webhook-signing';
+import { CATEGORY_DEFAULTS } from '../../src/shared/limits';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import type { WebhookEvent } from '../../src/shared/webhooks';
 import { recordHistory, useWorkerEnv } from '../support/temporal';
@@ -99,7 +100,7 @@ describe('time limits', () => {
     });
     expect(events.map((e) => e.type)).toEqual(['task.deadline', 'task.completed']);
     expect(events[1]?.data).toMatchObject({ state: 'partial', partial: true, stepsRemaining: 2 });
-    recordHistory(t.env, taskId, 'long-task-deadline-partial-v3.json');
+    recordHistory(t.env, taskId, 'long-task-deadline-partial-v4.json');
   });
 
   it('runs to the end when the deadline is extended in time', async () => {
@@ -112,7 +113,8 @@ describe('time limits', () => {
       phases: [{ id: 'work', steps: [slow(taskId, 'items', 120, 40)] }],
     });
     const progress = await t.longrun.extend(taskId, { by: '1m', reason: 'needs longer' });
-    expect(progress.phaseTime?.limitMs).toBe(600_000 + 60_000);
+    // The phase limit of a `long` task (the default category) moves by the same minute.
+    expect(progress.phaseTime?.limitMs).toBe((CATEGORY_DEFAULTS.long.phaseMs as number) + 60_000);
     const result = await t.longrun.result(taskId);
     expect(result.state).toBe('completed');
     expect(lines(ledger(taskId))).toHaveLength(120);
@@ -144,6 +146,110 @@ describe('time limits', () => {
     expect(done.length - 1).toBeGreaterThan(60);
     expect(done.length - 1).toBeLessThan(220);
     expect(done).not.toContain('report');
+  });
+});
+
+describe('limit policies', () => {
+  it('pauses at the deadline with onLimit "pause": resume waits for an extension, then it goes on', async () => {
+    const taskId = 'limit-pause';
+    await t.longrun.start({
+      v: 1,
+      taskId,
+      agent: 'limits-test',
+      timeouts: { task: '3s' },
+      onLimit: 'pause',
+      phases: [{ id: 'work', steps: [slow(taskId, 'items', 300, 25)] }],
+    });
+    const paused = await eventually('paused at the deadline', async () => {
+      const p = await t.longrun.progress(taskId);
+      return p.state === 'paused' ? p : undefined;
+    });
+    expect(paused.running?.[0]).toMatchObject({ id: 'items', state: 'stopped' });
+    const atPause = lines(ledger(taskId)).length;
+    await expect(t.longrun.resume(taskId)).rejects.toThrow(
+      /the task is paused at its limit \(the deadline has passed\); extend it first/
+    );
+    await t.longrun.extend(taskId, { by: '1m' });
+    await t.longrun.resume(taskId, { reason: 'more time' });
+    const result = await t.longrun.result(taskId);
+    expect(result.state).toBe('completed');
+    // Nothing was redone: the step resumed where the limit stopped it.
+    expect(lines(ledger(taskId))).toEqual(Array.from({ length: 300 }, (_, i) => `items:${i}`));
+    expect(atPause).toBeGreaterThan(10);
+    recordHistory(t.env, taskId, 'long-task-limit-pause-v4.json');
+  });
+
+  it('stops at the deadline with partial results, and continueTask picks it up where it stopped', async () => {
+    const taskId = 'limit-continue';
+    await t.longrun.start({
+      v: 1,
+      taskId,
+      agent: 'limits-test',
+      timeouts: { task: 3_000 },
+      phases: [
+        { id: 'work', steps: [slow(taskId, 'items', 300, 25)] },
+        { id: 'report', steps: [tally(taskId, 'report')] },
+      ],
+    });
+    const partial = await t.longrun.result(taskId);
+    expect(partial).toMatchObject({ state: 'partial', stepsCompleted: 0, stepsRemaining: 2 });
+    await expect(t.longrun.continueTask(taskId, { by: 'soon' })).rejects.toThrow(/by: must be a duration/);
+    const continued = await t.longrun.continueTask(taskId, { by: '10m', reason: 'one more go' });
+    expect(continued.started).toBe(true);
+    const result = await t.longrun.result(taskId);
+    expect(result).toMatchObject({ state: 'completed', stepsCompleted: 2 });
+    expect(lines(ledger(taskId))).toEqual([...Array.from({ length: 300 }, (_, i) => `items:${i}`), 'report']);
+    const logs = (await t.longrun.logs(taskId)).map((e) => e.message);
+    expect(logs).toContain('continued after its limit, extended by 10m 00s: one more go');
+    // A task that ended normally cannot be continued.
+    await expect(t.longrun.continueTask(taskId, { by: '1h' })).rejects.toThrow(
+      /only a task stopped at a limit/
+    );
+  });
+
+  it('only warns with onLimit "warn", and an extended task has no deadline at all', async () => {
+    const taskId = 'limit-warn';
+    await t.longrun.start({
+      v: 1,
+      taskId,
+      agent: 'limits-test',
+      timeouts: { task: '2s' },
+      onLimit: 'warn',
+      phases: [{ id: 'work', steps: [slow(taskId, 'items', 120, 25)] }],
+    });
+    expect((await t.longrun.result(taskId)).state).toBe('completed');
+    const logs = (await t.longrun.logs(taskId)).map((e) => e.message);
+    expect(logs.some((m) => /^deadline reached .*: the task runs on \(onLimit "warn"\)$/.test(m))).toBe(true);
+
+    const gate = join(t.dir, 'no-limits.gate');
+    await t.longrun.start({
+      v: 1,
+      taskId: 'no-limits',
+      agent: 'limits-test',
+      category: 'extended',
+      phases: [
+        {
+          id: 'work',
+          steps: [
+            {
+              id: 'hold',
+              action: 'test.gate',
+              input: { file: gate, ledger: ledger('no-limits'), label: 'hold' },
+            },
+          ],
+        },
+      ],
+    });
+    const progress = await eventually('running', async () => {
+      const p = await t.longrun.progress('no-limits');
+      return p.state === 'executing' ? p : undefined;
+    });
+    expect(progress).toMatchObject({ category: 'extended', deadline: null, phaseTime: null });
+    await expect(t.longrun.extend('no-limits', { by: '1h' })).rejects.toThrow(
+      /the task has no time limit to extend/
+    );
+    writeFileSync(gate, 'open');
+    await t.longrun.result('no-limits');
   });
 });
 
@@ -208,7 +314,7 @@ describe('idle detection', () => {
       events.map((e) => `${e.type}${typeof e.data.level === 'string' ? `:${e.data.level}` : ''}`)
     ).toEqual(['task.idle:warning', 'task.idle:pause', 'task.paused', 'task.completed']);
     expect(events[2]?.data.reason).toMatch(/^idle: no item progress/);
-    recordHistory(t.env, taskId, 'long-task-idle-pause-v3.json');
+    recordHistory(t.env, taskId, 'long-task-idle-pause-v4.json');
     // Deliveries carry their event id for de-duplication, the same as the body's.
     for (const r of receiver.requests.filter((x) => x.body.includes(`"taskId":"${taskId}"`))) {
       expect(r.headers['x-longrun-delivery']).toBe((JSON.parse(r.body) as WebhookEvent).id);

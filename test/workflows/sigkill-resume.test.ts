@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
@@ -7,7 +7,7 @@ import { checkpointIntervalFor } from '../../src/shared/durability';
 import { codebaseReviewSpec } from '../../src/shared/plans';
 import { isStepHeartbeat, type StepHeartbeat } from '../../src/shared/step-io';
 import { readAudit } from '../support/audit-log';
-import { generateRepo } from '../support/fixture-repo';
+import { generateRepo, listFiles } from '../support/fixture-repo';
 import { useServerAndWorkers } from '../support/temporal';
 import { waitFor } from '../support/worker-process';
 
@@ -18,19 +18,6 @@ const CHECKPOINT_INTERVAL_MS = checkpointIntervalFor(HEARTBEAT_TIMEOUT_MS);
 const TASK_QUEUE = 'sigkill-test';
 
 const t = useServerAndWorkers('sigkill', (d) => generateRepo(join(d, 'repo'), FILES, LINES_PER_FILE));
-
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 async function recordedCursor(longrun: LongrunClient, taskId: string): Promise<StepHeartbeat | undefined> {
   const description = await longrun.client.workflow.getHandle(taskId).describe();

@@ -78,8 +78,9 @@ describe('pause and resume', () => {
     expect(pausedEntry?.message).toMatch(new RegExp(`cursor \\{"next":${atPause}\\}`));
     expect(logs.some((e) => e.message === 'pause requested: look at the results')).toBe(true);
 
+    // The answer comes once the task is no longer paused; it is `resuming` until its step runs again.
     const resumed = await t.longrun.resume('pause');
-    expect(resumed.state).toBe('executing');
+    expect(['resuming', 'executing']).toContain(resumed.state);
     const result = await t.longrun.result('pause');
     expect(result.state).toBe('completed');
 
@@ -92,13 +93,14 @@ describe('pause and resume', () => {
       after.some((e) => e.message === `step 2/3 b (test.slow) resumed from cursor {"next":${atPause}}`)
     ).toBe(true);
     const lifecycle = await t.longrun.lifecycle('pause');
-    expect(lifecycle.transitions.map((t) => t.to)).toEqual(
-      expect.arrayContaining(['paused', 'resuming', 'executing', 'completed'])
-    );
+    const path = lifecycle.transitions.map((t) => t.to);
+    expect(path).toEqual(expect.arrayContaining(['paused', 'resuming', 'executing', 'completed']));
+    const resumedStep = lifecycle.transitions.find((t) => t.from === 'resuming');
+    expect(resumedStep).toMatchObject({ to: 'executing', trigger: 'resumed steps are running again' });
     expect(lifecycle.pausedMs).toBeGreaterThanOrEqual(1_500);
     expect(lifecycle.activeMs).toBeLessThanOrEqual(lifecycle.totalMs - 1_500);
     console.log(`pause took effect in ${pauseMs} ms, at item ${atPause}`);
-    recordHistory(t.env, 'pause', 'long-task-pause-resume-v2.json');
+    recordHistory(t.env, 'pause', 'long-task-pause-resume-v4.json');
   });
 
   it('rejects invalid transitions and bad payloads, changing nothing', async () => {
@@ -158,7 +160,7 @@ describe('pause and resume', () => {
 });
 
 describe('cancel', () => {
-  it('cancels gracefully mid-step: final checkpoint, partial results, state cancelled, Temporal status Canceled', async () => {
+  it('cancels gracefully mid-step: final checkpoint, partial results, state cancelled, workflow completed with them', async () => {
     const ledger = join(t.dir, 'cancel.ledger');
     await t.longrun.start(slowSpec('cancel', ledger, 2_000, 10));
     await waitFor(
@@ -168,13 +170,12 @@ describe('cancel', () => {
 
     const progress = await t.longrun.cancel('cancel', { reason: 'budget exhausted' });
     expect(progress.state).toBe('cancelled');
-    const description = await t.env.client.workflow.getHandle('cancel').describe();
+    // One ending for every cancel path: the workflow completes and returns the partial results.
     await waitFor('closed', async () =>
-      (await t.env.client.workflow.getHandle('cancel').describe()).status.name === 'CANCELLED'
+      (await t.env.client.workflow.getHandle('cancel').describe()).status.name === 'COMPLETED'
         ? true
         : undefined
     );
-    expect(['RUNNING', 'CANCELLED']).toContain(description.status.name);
 
     const result = await t.longrun.result('cancel');
     expect(result).toMatchObject({
@@ -188,7 +189,7 @@ describe('cancel', () => {
     expect(final).toMatchObject({ type: 'manual', stepId: 'b', cursor: { next: done } });
     expect(ledgerLines(ledger)).not.toContain('c');
     await expect(t.longrun.resume('cancel')).rejects.toThrow(/the task is cancelled/);
-    recordHistory(t.env, 'cancel', 'long-task-cancelled-v2.json');
+    recordHistory(t.env, 'cancel', 'long-task-cancelled-v4.json');
   });
 });
 

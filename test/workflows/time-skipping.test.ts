@@ -14,6 +14,7 @@ const HOUR = 3_600_000;
 
 let env: TestWorkflowEnvironment;
 let dir: string;
+const DAY = 24 * HOUR;
 
 beforeAll(async () => {
   // Temporal's Java test server skips time while every workflow waits on a timer.
@@ -86,4 +87,104 @@ describe('a task spanning more than 30 hours (time-skipping test server)', () =>
     expect(wallMs).toBeLessThan(60_000);
     console.log(`32 hours of task time in ${(wallMs / 1000).toFixed(1)} s of wall time`);
   });
+});
+
+describe('tasks that run for weeks (time-skipping test server)', () => {
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+
+  it('runs one step for 14 simulated days across continue-as-new runs, each round once', async () => {
+    const ledger = join(dir, 'fortnight.ledger');
+    const rounds = 14 * 24;
+    const spec: TaskSpecInput = {
+      v: 1,
+      taskId: 'fortnight',
+      agent: 'test',
+      durability: 'high',
+      // No deadline and no phase limit: a task of two weeks says it is extended.
+      category: 'extended',
+      phases: [
+        {
+          id: 'watch',
+          steps: [{ id: 'poll', action: 'test.poll', input: { ledger, label: 'poll', rounds, every: '1h' } }],
+        },
+      ],
+    };
+    const { worker } = await inProcessWorker({
+      connection: env.nativeConnection,
+      taskQueue: 'fortnight',
+      actions: testActions,
+      dir,
+    });
+    const longrun = new LongrunClient(env.client, 'fortnight');
+    const wallStart = Date.now();
+    const result = await worker.runUntil(async () => {
+      await longrun.start(spec, { searchAttributes: false });
+      return longrun.result('fortnight');
+    });
+    const wallMs = Date.now() - wallStart;
+    expect(result).toMatchObject({ state: 'completed', stepsCompleted: 1 });
+    // One step, waiting an hour between rounds on a durable timer: two weeks of task time.
+    expect(result.totalMs).toBeGreaterThanOrEqual(14 * DAY - HOUR);
+    expect(result.runs).toBeGreaterThanOrEqual(3);
+    const done = lines(ledger).map((l) => l.split('@')[0]);
+    expect(done).toEqual(Array.from({ length: rounds }, (_, r) => `poll:${r}`));
+    console.log(`14 days of one step in ${result.runs} runs, ${(wallMs / 1000).toFixed(1)} s of wall time`);
+  }, 300_000);
+
+  it('runs an indefinite monitoring task (hourly checks, daily reports) for 30 days until it is cancelled', async () => {
+    const ledger = join(dir, 'monitor.ledger');
+    const spec: TaskSpecInput = {
+      v: 1,
+      taskId: 'monitor',
+      agent: 'test',
+      durability: 'high',
+      category: 'indefinite',
+      phases: [
+        {
+          id: 'monitor',
+          maxParallel: 2,
+          steps: [
+            { id: 'check', action: 'test.check', input: { ledger, label: 'check' }, repeat: { every: '1h' } },
+            {
+              id: 'report',
+              action: 'test.check',
+              input: { ledger, label: 'report' },
+              repeat: { every: '24h' },
+            },
+          ],
+        },
+      ],
+    };
+    const { worker } = await inProcessWorker({
+      connection: env.nativeConnection,
+      taskQueue: 'monitor',
+      actions: testActions,
+      dir,
+    });
+    const longrun = new LongrunClient(env.client, 'monitor');
+    const result = await worker.runUntil(async () => {
+      await longrun.start(spec, { searchAttributes: false });
+      await env.sleep(30 * DAY);
+      const progress = await longrun.progress('monitor');
+      expect(progress.state).toBe('executing');
+      expect(progress.deadline).toBeNull();
+      expect(progress.running?.map((r) => [r.id, r.rounds?.of ?? null])).toEqual([
+        ['check', null],
+        ['report', null],
+      ]);
+      await longrun.cancel('monitor', { reason: 'month over' });
+      return longrun.result('monitor');
+    });
+    expect(result).toMatchObject({ state: 'cancelled', reason: 'month over' });
+    expect(result.totalMs).toBeGreaterThanOrEqual(30 * DAY);
+    expect(result.runs).toBeGreaterThanOrEqual(3);
+    const checks = lines(ledger).filter((l) => l.startsWith('check:'));
+    const reports = lines(ledger).filter((l) => l.startsWith('report:'));
+    // A check every hour and a report every day, each round once, in order.
+    expect(checks.length).toBeGreaterThanOrEqual(30 * 24);
+    expect(checks.length).toBeLessThanOrEqual(30 * 24 + 2);
+    expect(checks).toEqual(checks.map((_, r) => `check:${r}`));
+    expect(reports.length).toBeGreaterThanOrEqual(30);
+    expect(reports.length).toBeLessThanOrEqual(32);
+  }, 300_000);
 });

@@ -22,18 +22,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
-import type { createActivities } from '../activities';
-import { appendActivity, type ActivityEntry, type ActivityKind } from '../shared/activity-log';
-import { pruneCheckpoints, type CheckpointRecord, type CheckpointType } from '../shared/checkpoints';
+import type { createActivities } from '../../activities';
+import { appendActivity, type ActivityEntry, type ActivityKind } from '../../shared/activity-log';
+import { pruneCheckpoints, type CheckpointRecord, type CheckpointType } from '../../shared/checkpoints';
 import {
   controlRejection,
   extendedDeadline,
   parseControl,
   type ControlKind,
   type ExtendRequest,
-} from '../shared/control';
-import { durabilityPolicy, type DurabilityPolicy } from '../shared/durability';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../shared/errors';
+} from '../../shared/control';
+import { durabilityPolicy, type DurabilityPolicy } from '../../shared/durability';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../../shared/errors';
 import {
   CRASH_RESCHEDULES,
   FAILURE_LOG_LIMIT,
@@ -42,36 +42,33 @@ import {
   recoveryDecision,
   type FailureKind,
   type FailureRecord,
-} from '../shared/failures';
-import { durations, hasEnded, newLifecycle, transition, type LifecycleState } from '../shared/lifecycle';
+} from '../../shared/failures';
+import { durations, hasEnded, newLifecycle, transition, type LifecycleState } from '../../shared/lifecycle';
+import { newPhaseClock, phaseUsedMs, startClock, stopClock } from '../../shared/limits';
 import {
   dueLimitEvents,
-  newPhaseClock,
+  legacyLimitsOf,
   nextLimitCheckAt,
-  phaseUsedMs,
-  startClock,
-  stopClock,
   type LimitEvent,
   type LimitView,
-} from '../shared/limits';
+} from './limits-v1';
 import {
   currentDetailsMarkdown,
   weightedPercent,
   withItems,
   type ItemProgress,
   type TaskProgress,
-} from '../shared/progress';
-import { appendSample } from '../shared/samples';
+} from '../../shared/progress';
+import { appendSample } from '../../shared/samples';
 import {
   LongrunAgent,
   LongrunDurability,
   LongrunPhase,
   LongrunProgress,
   LongrunState,
-} from '../shared/search-attributes';
+} from '../../shared/search-attributes';
 import {
   flattenSteps,
-  limitsOf,
   referencedSteps,
   stepTimeoutMs,
   TaskSpecSchema,
@@ -80,13 +77,13 @@ import {
   type PlannedStep,
   type TaskSpec,
   type TaskSpecInput,
-} from '../shared/spec';
-import { isStepHeartbeat, resolveStepInput } from '../shared/step-io';
-import type { CarriedState } from '../shared/task-state';
-import { issuesOf } from '../shared/validation';
-import { formatDuration } from '../shared/velocity';
-import { wantsEvent, type WebhookEventType } from '../shared/webhooks';
-import { deliverWebhook } from './notify';
+} from '../../shared/spec';
+import { isStepHeartbeat, resolveStepInput } from '../../shared/step-io';
+import type { CarriedStateV1 as CarriedState } from '../../shared/task-state';
+import { issuesOf } from '../../shared/validation';
+import { formatDuration } from '../../shared/duration';
+import { wantsEvent, type WebhookEventType } from '../../shared/webhooks';
+import { deliverWebhook } from '../notify';
 import {
   cancelSignal,
   cancelUpdate,
@@ -107,50 +104,17 @@ import {
   resumeUpdate,
   stepProgressSignal,
   type PartialResult,
-} from './messages';
+} from '../messages';
+import { CANCELLED_RESULT_MEMO, FAILURE_MEMO, type LongTaskResult } from '../../shared/task-result';
 
 type Activities = ReturnType<typeof createActivities>;
 
-export * from './messages';
-
-export interface LongTaskInput {
+/** What a run of the v1 engine was started with. */
+interface LongTaskInput {
   spec: TaskSpecInput;
-  /** State carried over from the previous run at continue-as-new; absent on the first run. */
   carried?: CarriedState;
-  /**
-   * Mirror state into longrun's search attributes. Off only for servers that cannot register custom
-   * search attributes (Temporal's time-skipping test server). @default true
-   */
   searchAttributes?: boolean;
 }
-
-export interface LongTaskResult {
-  taskId: string;
-  /**
-   * `partial`: the task reached its deadline or a phase limit and completed with what it had (see
-   * `reason`, `stepsRemaining`). `cancelled` only when the task ended by a cancel the server could not
-   * record as such (see README).
-   */
-  state: 'completed' | 'partial' | 'cancelled';
-  /** Outputs of the steps later steps referenced, of milestone steps and of the last phase, by step id. */
-  outputs: Record<string, Record<string, unknown>>;
-  startedAt: number;
-  completedAt: number;
-  totalMs: number;
-  activeMs: number;
-  /** Workflow runs the task took (continue-as-new starts a new run). */
-  runs: number;
-  stepsCompleted: number;
-  /** Non-critical steps that failed and were skipped. */
-  skipped?: string[];
-  /** Why it was cancelled or stopped early. */
-  reason?: string;
-  /** Steps not run, for a partial result. */
-  stepsRemaining?: number;
-}
-
-/** Memo key holding a failed task's last failure and recovery checkpoint (dead letters, `longrun failed`). */
-export const FAILURE_MEMO = 'longrunFailure';
 
 const { describeHardware } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds' });
 
@@ -175,9 +139,6 @@ function cursorOf(err: ActivityFailure): unknown {
   return isStepHeartbeat(details) && details.cursor !== null ? details.cursor : undefined;
 }
 
-/** Memo key holding the partial result of a task that ended Canceled. */
-export const CANCELLED_RESULT_MEMO = 'longrunCancelledResult';
-
 /** The cursor a stopped `longrun.wait` step keeps: how much of its wait is left. */
 interface WaitCursor {
   remainingMs: number;
@@ -196,12 +157,11 @@ function parseSpec(input: TaskSpecInput): TaskSpec {
 }
 
 /**
- * A long task: runs the spec's phases and steps in order, one `runStep` activity per step, as one
- * logical workflow across continue-as-new runs. Completed steps are durable in history; inside a step
- * the activity's heartbeat cursor is the checkpoint. Named checkpoints (phase, milestone, pre-risky,
- * automatic, manual, recovery) record reset points for rollback.
+ * Engine v1, frozen: replays the histories of tasks started before engine v2 (`longTask` routes a run
+ * here when its history has no `longrun-engine-v2` marker). Change nothing that issues commands: a
+ * running v1 task would fail to replay. Its state moves to v2 at its next continue-as-new.
  */
-export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
+export async function legacyLongTask(input: LongTaskInput): Promise<LongTaskResult> {
   const spec = parseSpec(input.spec);
   if (input.carried && input.carried.v !== 1) {
     throw ApplicationFailure.create({
@@ -239,7 +199,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
    * replay without them (their tasks keep their old behaviour until they continue as new).
    */
   const limitsOn = patched('longrun-limits-v1');
-  const limits = limitsOf(spec);
+  const limits = legacyLimitsOf(spec);
   if (limitsOn && state.phaseClock === undefined) {
     // A task adopting limits part way (continued as new from older code) gets its full task limit from now.
     state.deadlineAt ??= null;
@@ -556,6 +516,8 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         pausing: ctl.pausing !== null,
         cancelling: ctl.cancelling !== null,
         deadline: state.deadlineAt ?? null,
+        phaseLimit: false,
+        limitReached: null,
       },
       now(),
       payload
@@ -898,7 +860,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
         });
         note('info', `continued as new: run ${state.run + 1} (history had ${info.historyLength} events)`);
         // The spec as given (without filled-in defaults) keeps the carried payload small.
-        return await continueAsNew<typeof longTask>({
+        return await continueAsNew<typeof legacyLongTask>({
           ...input,
           carried: { ...state, run: state.run + 1 },
         });

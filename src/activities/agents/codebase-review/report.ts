@@ -6,7 +6,11 @@ import { totalsOf, type FileAnalysis } from './analyze';
 const ReportInput = z.strictObject({
   title: z.string().min(1).default('Codebase review'),
   root: z.string().min(1),
-  results: ArtifactRefSchema,
+  /**
+   * The analysis (`analyze.results`), or the outputs of an analysis fanned out over folders
+   * (`analyzeFolders.outputs`: one `{ results }` per folder, null for a folder that was skipped).
+   */
+  results: z.union([ArtifactRefSchema, z.array(z.object({ results: ArtifactRefSchema }).loose().nullable())]),
   /** How many files the "most complex" table lists. @default 10 */
   top: z.number().int().positive().max(1000).default(10),
 });
@@ -71,7 +75,12 @@ export const reportAction = defineAction({
   description: 'Write a Markdown report of a codebase analysis',
   input: ReportInput,
   async run(ctx, input) {
-    const rows = await ctx.artifacts.getJson<FileAnalysis[]>(input.results);
+    const parts = Array.isArray(input.results)
+      ? input.results.flatMap((r) => (r ? [r.results] : []))
+      : [input.results];
+    const rows: FileAnalysis[] = [];
+    for (const part of parts) rows.push(...(await ctx.artifacts.getJson<FileAnalysis[]>(part)));
+    rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const markdown = renderReport(input, rows);
     const report = await ctx.artifacts.put(markdown, {
       name: 'codebase-review.md',

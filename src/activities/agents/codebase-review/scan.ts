@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import type { ArtifactRef } from '../../../shared/step-io';
 import { defineAction } from '../../action';
 
 // prettier-ignore
@@ -47,7 +48,30 @@ const ScanInput = z.strictObject({
     .int()
     .positive()
     .default(2 * 1024 * 1024),
+  /**
+   * Also write one manifest per top-level folder (files directly in the root make the group "."), as
+   * `folders`, for a review that fans out over them. @default false
+   */
+  byFolder: z.boolean().default(false),
 });
+
+/** One top-level folder's share of a review: its own manifest (paths still relative to the root). */
+export interface FolderGroup {
+  folder: string;
+  files: number;
+  manifest: ArtifactRef;
+}
+
+/** The files under each top-level folder, in path order. */
+function byTopFolder(files: readonly ManifestEntry[]): Map<string, ManifestEntry[]> {
+  const groups = new Map<string, ManifestEntry[]>();
+  for (const file of files) {
+    const slash = file.path.indexOf('/');
+    const folder = slash < 0 ? '.' : file.path.slice(0, slash);
+    groups.set(folder, [...(groups.get(folder) ?? []), file]);
+  }
+  return groups;
+}
 
 async function walk(
   root: string,
@@ -86,9 +110,21 @@ export const scanAction = defineAction({
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: Manifest = { root: input.root, files };
     const ref = await ctx.artifacts.putJson(manifest, 'manifest.json');
+    const folders: FolderGroup[] = [];
+    if (input.byFolder) {
+      for (const [folder, entries] of byTopFolder(files)) {
+        const part: Manifest = { root: input.root, files: entries };
+        folders.push({
+          folder,
+          files: entries.length,
+          manifest: await ctx.artifacts.putJson(part, `manifest-${folder}.json`),
+        });
+      }
+    }
     ctx.progress(files.length, files.length, 'scanned');
     return {
       manifest: ref,
+      ...(input.byFolder ? { folders } : {}),
       files: files.length,
       bytes: files.reduce((a, f) => a + f.bytes, 0),
       skipped: skipped.length,
