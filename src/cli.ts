@@ -14,7 +14,10 @@ import { formatActivity } from './shared/activity-log';
 import { DURABILITY_LEVELS, type DurabilityLevel } from './shared/durability';
 import { LIFECYCLE_STATES } from './shared/lifecycle';
 import { etaText, runningStepText, type TaskProgress } from './shared/progress';
-import { ValidationError } from './shared/validation';
+import { parseOrThrow, ValidationError } from './shared/validation';
+import { checkSpec } from './shared/spec-check';
+import { TaskIdSchema } from './shared/spec';
+import { CONTROL_SCHEMAS, type ControlKind } from './shared/control';
 import { formatDuration } from './shared/duration';
 import { runWorker } from './worker';
 import { printHealth } from './runtime/health';
@@ -118,6 +121,22 @@ function parsePositiveInt(value: string, flag: string): number {
   return n;
 }
 
+/** Task and checkpoint ids are checked before connecting: a usage error exits 2 whatever the server's state. */
+function checkId(value: string, what: string): string {
+  const parsed = TaskIdSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ValidationError('arguments', [
+      { path: what, rule: `${parsed.error.issues[0]?.message ?? 'is not valid'} (got "${value}")` },
+    ]);
+  }
+  return value;
+}
+
+/** A control request's fields, checked as the task would check them, before connecting. */
+function checkRequest(kind: ControlKind, request: Record<string, unknown>): void {
+  parseOrThrow(CONTROL_SCHEMAS[kind], request, `${kind} request`);
+}
+
 function readSpecFile(path: string): Record<string, unknown> {
   let text: string;
   try {
@@ -178,16 +197,46 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('actions')
+    .description("list the actions the task queue's workers run, with their inputs (as they published them)")
+    .option('--json', 'print the catalogs as JSON (input schemas as JSON Schema)')
+    .action(async (opts: { json?: boolean }) => {
+      const catalogs = await withClient((client) => client.actions());
+      if (opts.json) return printJson(catalogs);
+      const [latest, ...older] = catalogs;
+      if (!latest)
+        return void process.stdout.write('no worker has published its actions on this task queue yet\n');
+      process.stdout.write(
+        `worker version ${latest.workerVersion} (${latest.worker}, ${latest.publishedAt}) on task queue "${latest.taskQueue}":\n`
+      );
+      for (const a of latest.actions) {
+        const props = Object.keys((a.inputSchema.properties as Record<string, unknown> | undefined) ?? {});
+        const required = new Set((a.inputSchema.required as string[] | undefined) ?? []);
+        const fields = props.map((p) => (required.has(p) ? p : `${p}?`)).join(', ');
+        process.stdout.write(
+          `  ${a.name.padEnd(20)} ${a.description}\n  ${''.padEnd(20)} input: { ${fields} }\n`
+        );
+      }
+      for (const c of older)
+        process.stdout.write(`also seen: worker version ${c.workerVersion} (${c.publishedAt})\n`);
+    });
+
+  program
     .command('start <spec>')
     .description('start a task from a JSON spec file (idempotent on the task id)')
     .option('--json', 'print JSON')
     .action(async (specPath: string, opts: { json?: boolean }) => {
       const spec = readSpecFile(specPath);
+      checkSpec(spec); // before connecting: a bad spec is a usage error whether or not Temporal is up
       const started = await withClient((client) => client.start(spec));
-      if (opts.json) printJson(started);
+      if (opts.json)
+        printJson(started); // exactly taskId, runId, started, checkedAgainst (README, "The longrun CLI")
       else
         process.stdout.write(
-          `${started.started ? 'started' : 'already exists'}: ${started.taskId} (run ${started.runId})\n`
+          `${started.started ? 'started' : 'already exists'}: ${started.taskId} (run ${started.runId})` +
+            (started.checkedAgainst
+              ? `; checked against worker version ${started.checkedAgainst.workerVersion}\n`
+              : '; no worker has published its actions yet: checked the spec statically only\n')
         );
     });
 
@@ -239,6 +288,7 @@ export function buildProgram(): Command {
     .description("show a task's state, progress bar, velocity, ETA and recent activity")
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { json?: boolean }) => {
+      checkId(taskId, '<taskId>');
       const status = await withClient((client) => client.status(taskId));
       if (opts.json) printJson(status);
       else process.stdout.write(statusText(taskId, status.execution, status.progress));
@@ -250,6 +300,7 @@ export function buildProgram(): Command {
     .option('--interval <ms>', 'how often to ask, ms', (v) => parsePositiveInt(v, '--interval'), 1000)
     .option('--json', 'print one JSON progress object per line')
     .action(async (taskId: string, opts: { interval: number; json?: boolean }) => {
+      checkId(taskId, '<taskId>');
       process.exitCode = await withClient(async (client) => {
         const live = !opts.json && process.stdout.isTTY === true;
         const liveBar = live
@@ -286,7 +337,9 @@ export function buildProgram(): Command {
       .option('--reason <text>', 'why (shown in the activity log)')
       .option('--json', 'print the progress after the request as JSON')
       .action(async (taskId: string, opts: { reason?: string; json?: boolean }) => {
+        checkId(taskId, '<taskId>');
         const request = opts.reason === undefined ? {} : { reason: opts.reason };
+        checkRequest(name, request);
         const p = await withClient((client) => client[name](taskId, request));
         if (opts.json) return printJson(p);
         const where = p.items ? ` at item ${p.items.done}/${p.items.total ?? '?'}` : '';
@@ -310,6 +363,8 @@ export function buildProgram(): Command {
           ...(opts.until === undefined ? {} : { until: opts.until }),
           ...(opts.reason === undefined ? {} : { reason: opts.reason }),
         };
+        checkId(taskId, '<taskId>');
+        checkRequest('extend', request);
         const p = await withClient((client) => client.extend(taskId, request));
         if (opts.json) return printJson(p);
         const phase = p.phaseTime ? `, phase limit ${formatDuration(p.phaseTime.limitMs)}` : '';
@@ -324,6 +379,8 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why (shown in the activity log)')
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { by: string; reason?: string; json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkRequest('extend', { by: opts.by });
       const started = await withClient((client) =>
         client.continueTask(taskId, {
           by: opts.by,
@@ -341,6 +398,7 @@ export function buildProgram(): Command {
     .description("print a task's activity log: steps, checkpoints, milestones, errors, control requests")
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { json?: boolean }) => {
+      checkId(taskId, '<taskId>');
       const entries = await withClient((client) => client.logs(taskId));
       if (opts.json) return printJson(entries);
       for (const e of entries) process.stdout.write(`${formatActivity(e)}\n`);
@@ -351,6 +409,7 @@ export function buildProgram(): Command {
     .description("list a task's named checkpoints (oldest first)")
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { json?: boolean }) => {
+      checkId(taskId, '<taskId>');
       const records = await withClient((client) => client.checkpoints(taskId));
       if (opts.json) return printJson(records);
       for (const r of records) {
@@ -367,6 +426,8 @@ export function buildProgram(): Command {
     .requiredOption('--label <text>', 'name of the checkpoint')
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { label: string; json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkRequest('checkpoint', { label: opts.label });
       const record = await withClient((client) => client.checkpoint(taskId, opts.label));
       if (opts.json) printJson(record);
       else process.stdout.write(`recorded ${record.id} at step ${record.stepIndex}: ${record.label}\n`);
@@ -377,6 +438,8 @@ export function buildProgram(): Command {
     .description('reset a task to a named checkpoint; later steps run again')
     .option('--json', 'print JSON')
     .action(async (taskId: string, checkpointId: string, opts: { json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkId(checkpointId, '<checkpointId>');
       const result = await withClient((client) => client.rollback(taskId, checkpointId));
       if (opts.json) return printJson(result);
       process.stdout.write(
@@ -422,6 +485,8 @@ export function buildProgram(): Command {
     .option('--from <checkpoint>', '"recovery" (default), "start" or a checkpoint id', 'recovery')
     .option('--json', 'print JSON')
     .action(async (taskId: string, opts: { from: string; json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkId(opts.from, '--from');
       const result = await withClient((client) => client.retry(taskId, { from: opts.from }));
       if (opts.json) return printJson(result);
       const where = result.checkpoint
@@ -436,6 +501,7 @@ export function buildProgram(): Command {
       'wait for a task to end and print its result (a cancelled task: its partial results) as JSON'
     )
     .action(async (taskId: string) => {
+      checkId(taskId, '<taskId>');
       const result = await withClient((client) => client.result(taskId));
       printJson(result);
       if (result.state === 'cancelled') process.exitCode = EXIT.taskCancelled;

@@ -51,9 +51,16 @@ import {
   LongrunState,
 } from './shared/search-attributes';
 import { z } from 'zod';
-import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
+import { type TaskSpec, type TaskSpecInput } from './shared/spec';
+import { checkSpec } from './shared/spec-check';
 import { isStepHeartbeat } from './shared/step-io';
 import { parseOrThrow, ValidationError } from './shared/validation';
+import {
+  ActionCatalogSchema,
+  catalogIssues,
+  catalogWorkflowId,
+  type ActionCatalog,
+} from './shared/action-catalog';
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
@@ -81,9 +88,9 @@ import type { FailureRecord } from './shared/failures';
 
 /** gRPC status code of a query no worker answered in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_NOT_FOUND = 5;
 
-/** Largest spec `start` accepts: it travels in every continue-as-new, under Temporal's 2 MB payload limit. */
-export const MAX_SPEC_BYTES = 1024 * 1024;
+export { MAX_SPEC_BYTES } from './shared/spec-check';
 
 /** Thrown by client calls that name a task id no task has. */
 export class UnknownTaskError extends Error {
@@ -142,15 +149,29 @@ export interface StartOptions {
    * cannot register custom search attributes, such as Temporal's time-skipping test server. @default true
    */
   searchAttributes?: boolean;
+  /**
+   * Check the spec's actions and step inputs against the catalog the task queue's workers published
+   * (`longrun actions`), refusing what they would refuse. @default true
+   */
+  checkActions?: boolean;
 }
 
+/** The worker catalog a spec was checked against before it started. */
+export interface CheckedAgainst {
+  workerVersion: string;
+  publishedAt: string;
+}
+
+/** What `start` returns; `JSON.stringify` of it gives `taskId`, `runId`, `started`, `checkedAgainst`. */
 export interface StartedTask {
   taskId: string;
   runId: string;
-  /** False when a task with this id already existed and its handle was returned instead. */
+  /** True only for the call that started the task; false when a task with this id already existed. */
   started: boolean;
-  /** Every operation on this task. */
-  handle: TaskHandle;
+  /** The worker catalog the spec was checked against; null if no worker had published one. */
+  checkedAgainst: CheckedAgainst | null;
+  /** Every operation on this task (not enumerable). */
+  readonly handle: TaskHandle;
 }
 
 /** Temporal's execution status next to longrun's own progress. */
@@ -254,7 +275,12 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
+/** How long `actions()` reuses what it read (a burst of starts reads the catalog once). */
+const CATALOG_CACHE_MS = 5_000;
+
 export class LongrunClient {
+  private catalogCache: { at: number; catalogs: ActionCatalog[] } | undefined;
+
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
@@ -296,23 +322,10 @@ export class LongrunClient {
       const extra = this.webhookUrls.filter((url) => !own.some((w) => w.url === url)).map((url) => ({ url }));
       specInput = { ...specInput, webhooks: [...own, ...extra] };
     }
-    const spec: TaskSpec = parseOrThrow(TaskSpecSchema, specInput, 'task spec', 'spec');
-    const bytes = Buffer.byteLength(JSON.stringify(specInput));
-    if (bytes > MAX_SPEC_BYTES) {
-      throw new ValidationError('task spec', [
-        {
-          path: 'spec',
-          rule: `must serialize to at most ${MAX_SPEC_BYTES} bytes (is ${bytes}): Temporal limits a payload to 2 MB; store big inputs as artifacts or iterate items inside one step`,
-        },
-      ]);
-    }
-    if (spec.deadline !== undefined && Date.parse(spec.deadline) <= Date.now()) {
-      throw new ValidationError('task spec', [
-        { path: 'spec.deadline', rule: `must be in the future (it is ${spec.deadline})` },
-      ]);
-    }
+    const spec = checkSpec(specInput);
+    const checkedAgainst = options.checkActions === false ? null : await this.checkActions(spec);
     const existing = await this.describeOrUndefined(spec.taskId);
-    if (existing) return this.started(spec.taskId, existing.runId, false);
+    if (existing) return this.started(spec.taskId, existing.runId, false, checkedAgainst);
     try {
       const handle = await this.client.workflow.start(longTask, {
         taskQueue: this.taskQueue,
@@ -324,23 +337,71 @@ export class LongrunClient {
             ...(options.searchAttributes === false ? { searchAttributes: false } : {}),
           },
         ],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+        // A concurrent start of the same id fails here and reports `started: false` below.
+        workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,
         staticDetails: `longrun task \`${spec.taskId}\`: ${spec.phases.length} phases, ${spec.phases.reduce((n, p) => n + p.steps.length, 0)} steps`,
       });
-      return this.started(spec.taskId, handle.firstExecutionRunId, true);
+      return this.started(spec.taskId, handle.firstExecutionRunId, true, checkedAgainst);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const again = await this.describeOrUndefined(spec.taskId);
-        if (again) return this.started(spec.taskId, again.runId, false);
+        if (again) return this.started(spec.taskId, again.runId, false, checkedAgainst);
       }
       throw err;
     }
   }
 
-  private started(taskId: string, runId: string, started: boolean): StartedTask {
-    return { taskId, runId, started, handle: new TaskHandle(this, taskId, runId) };
+  private started(
+    taskId: string,
+    runId: string,
+    started: boolean,
+    checkedAgainst: CheckedAgainst | null
+  ): StartedTask {
+    const handle = new TaskHandle(this, taskId, runId);
+    // Not enumerable: `JSON.stringify(started)` is the documented shape, without the client inside.
+    const task = { taskId, runId, started, checkedAgainst } as StartedTask;
+    Object.defineProperty(task, 'handle', { value: handle, enumerable: false });
+    return task;
+  }
+
+  /**
+   * The catalogs the task queue's workers published (newest first; empty if no worker has started
+   * since the server's data began). Read from the catalog workflow's memo: no worker needs to run.
+   */
+  async actions(): Promise<ActionCatalog[]> {
+    const cached = this.catalogCache;
+    if (cached && Date.now() - cached.at < CATALOG_CACHE_MS) return cached.catalogs;
+    let catalogs: ActionCatalog[] = [];
+    try {
+      // The catalogs are the input of the catalog workflow's current run: its first event.
+      const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: catalogWorkflowId(this.taskQueue) },
+        maximumPageSize: 1,
+      });
+      const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+      const [input] = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, payloads);
+      const parsed = z
+        .array(ActionCatalogSchema)
+        .safeParse((input as { catalogs?: unknown } | undefined)?.catalogs ?? []);
+      catalogs = parsed.success ? parsed.data : [];
+    } catch (err) {
+      if ((err as { code?: number }).code !== GRPC_NOT_FOUND) throw err;
+    }
+    // An empty answer is not kept: the first worker may publish any moment now.
+    this.catalogCache = catalogs.length > 0 ? { at: Date.now(), catalogs } : undefined;
+    return catalogs;
+  }
+
+  /** Refuses a spec the newest worker catalog would refuse; says which version it checked against. */
+  private async checkActions(spec: TaskSpec): Promise<CheckedAgainst | null> {
+    const [catalog] = await this.actions();
+    if (!catalog) return null;
+    const issues = catalogIssues(spec, catalog);
+    if (issues.length > 0) throw new ValidationError('task spec', issues);
+    return { workerVersion: catalog.workerVersion, publishedAt: catalog.publishedAt };
   }
 
   /** A handle on an existing task (throws `UnknownTaskError` if there is none). */
@@ -458,7 +519,7 @@ export class LongrunClient {
       workflowIdConflictPolicy: 'FAIL',
       staticSummary: `${taskId}, continued after its limit (+${request.by})`,
     });
-    return this.started(taskId, next.firstExecutionRunId, true);
+    return this.started(taskId, next.firstExecutionRunId, true, null);
   }
 
   /** Moves a task's deadline: `{ by: '2h' }` or `{ until: '2026-12-01T00:00:00Z' }`. */

@@ -13,7 +13,8 @@ import { constants } from 'node:os';
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './runtime/config';
 import { healthReport, startHealthServer } from './runtime/health';
-import { createLongrunWorker } from './runtime/worker-factory';
+import { createLongrunWorker, WorkerStartError } from './runtime/worker-factory';
+import { ValidationError } from './shared/validation';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
 
@@ -78,7 +79,7 @@ export async function runWorker(): Promise<number> {
   }
   log(
     stopping
-      ? `stopped ${Date.now() - stopping.at} ms after ${stopping.signal}: ${steps(stopping.running)} handed over with their cursor; exiting`
+      ? `stopped ${Date.now() - stopping.at} ms after ${stopping.signal}: ${steps(stopping.running)} handed over with ${stopping.running === 1 ? 'its' : 'their'} cursor; exiting`
       : 'stopped'
   );
   return 0;
@@ -88,8 +89,10 @@ if (require.main === module) {
   runWorker().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(err);
-      process.exit(1);
+      // A known startup problem (a bad variable, no server, no namespace) is one line, no stack trace.
+      const known = err instanceof ValidationError || err instanceof WorkerStartError;
+      console.error(known ? `longrun worker: ${(err as Error).message}` : err);
+      process.exit(known ? 2 : 1);
     }
   );
 }

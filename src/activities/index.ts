@@ -13,6 +13,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, TemporalFailure } from '@temporalio/common';
 import { safeSegment, type ArtifactStore } from '../runtime/artifact-store';
 import { describeHardware, type HardwareDescription } from '../runtime/hardware';
+import { scrubError } from '../runtime/secrets';
 import { FailureType } from '../shared/errors';
 import type { StepRequest, StepResult } from '../shared/step-io';
 import { issuesOf } from '../shared/validation';
@@ -109,7 +110,8 @@ export function createActivities(deps: ActivityDeps) {
         }
         // A fan-out item's output reaches later steps through the gather, not through history.
         return { output: request.item ? {} : output };
-      } catch (err) {
+      } catch (thrown) {
+        const err = scrubError(thrown); // no secret leaves the worker in a message or stack trace
         if (err instanceof ResumeAfterSignal) {
           const last = ctx.lastHeartbeat();
           return {

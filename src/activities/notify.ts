@@ -7,6 +7,7 @@
  * const { sendWebhook } = createNotifyActivities({ secret: process.env.LONGRUN_WEBHOOK_SECRET });
  * ```
  */
+import { scrubError } from '../runtime/secrets';
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -74,6 +75,7 @@ function deliveryFailure(
   err: TransientError | PermanentError,
   details: { url: string; deliveryId: string; attempt: number; status: number | null }
 ): ApplicationFailure {
+  scrubError(err); // a receiver's answer may echo a secret: none goes into history
   const transient = err instanceof TransientError;
   const retryAfter = transient ? err.retryAfterMs : undefined;
   return ApplicationFailure.create({

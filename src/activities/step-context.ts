@@ -4,6 +4,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Artifacts } from '../runtime/artifact-store';
 import {
   isStepHeartbeat,
+  MAX_NOTE_CHARS,
   type StepHeartbeat,
   type StepProgressReport,
   type StepRequest,
@@ -68,6 +69,12 @@ export interface StepContext<Cursor = unknown> {
   /** Throws a `CancelledFailure` if the step has been asked to stop. */
   throwIfCancelled(): void;
   /**
+   * Call often inside CPU-heavy work: once the step has held the worker's event loop for
+   * `YIELD_AFTER_MS`, lets it run (heartbeats, queries, a shutdown signal), then throws if the step
+   * was asked to stop meanwhile. Cheap when it does not yield.
+   */
+  yieldIfBusy(): Promise<void>;
+  /**
    * Iterates `items` (an array or an async iterable) from the resume cursor, checkpointing after each
    * item the loop body finishes: `for await (const file of ctx.checkpointed(files)) { ... }`.
    * The cursor is an `ItemCursor`; items before it are skipped.
@@ -102,6 +109,9 @@ export const HEARTBEAT_HANDOFF_MS = 100;
  * alive and lets a pause or cancel reach the step, which only learns of it from a heartbeat response.
  */
 export const KEEPALIVE_MS = 1_000;
+
+/** How long a step may run synchronous work before `yieldIfBusy` gives the event loop a turn. */
+export const YIELD_AFTER_MS = 20;
 
 export interface StepContextDeps {
   artifacts: Artifacts;
@@ -161,6 +171,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   };
 
   let lastHandoff = 0;
+  let lastYield = performance.now();
   let flushTimer: NodeJS.Timeout | undefined;
   const samples: ItemSample[] = [];
   const handOff = (): void => {
@@ -175,10 +186,11 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     last = { ...last, at, rate: itemRate(samples) };
     activity.heartbeat(last);
   };
+  // Checked four times per interval: a timer that fires a millisecond early must not skip a whole beat.
   const keepAlive = setInterval(() => {
     if (Date.now() - lastHandoff >= KEEPALIVE_MS) handOff();
     checkIdle();
-  }, KEEPALIVE_MS).unref();
+  }, KEEPALIVE_MS / 4).unref();
 
   // Item progress for the workflow itself, at a slow cadence (each report is a history event).
   let reported = -1;
@@ -193,7 +205,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       total: last.total,
       rate: last.rate ?? null,
       at: Date.now(),
-      ...(last.note === undefined ? {} : { note: last.note }),
+      ...(last.note === undefined ? {} : { note: last.note.slice(0, MAX_NOTE_CHARS) }),
       ...(idleChange === undefined ? {} : { idle: idleChange }),
     };
     const { workflowId } = activity.info.workflowExecution ?? { workflowId: request.taskId };
@@ -268,6 +280,12 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
         throw new CancelledFailure(`step ${request.stepId} stopped`, [last]);
       }
     },
+    async yieldIfBusy() {
+      if (performance.now() - lastYield < YIELD_AFTER_MS) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+      ctx.throwIfCancelled();
+    },
     async *checkpointed<T>(
       items: readonly T[] | AsyncIterable<T>,
       note?: (item: T, index: number) => string
@@ -278,6 +296,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       let index = 0;
       for await (const item of items as AsyncIterable<T>) {
         if (index++ < start) continue; // already done by an earlier attempt
+        await ctx.yieldIfBusy(); // a loop over an array awaits only microtasks: nothing else would run
         ctx.throwIfCancelled();
         yield item;
         ctx.checkpoint({ next: index } satisfies ItemCursor, index, total, note?.(item, index - 1));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parseOrThrow } from '../shared/validation';
+import { formatPath, ValidationError } from '../shared/validation';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
 import { WebhookUrlSchema } from '../shared/webhooks';
 import type { LlmSettings } from '../activities/llm/client';
@@ -141,16 +141,46 @@ export interface LongrunConfig {
 }
 
 /** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
+/** Variables whose values are never printed, not even in an error about them. */
+export const SECRET_VARIABLES = [
+  'TEMPORAL_API_KEY',
+  'LONGRUN_LLM_API_KEY',
+  'LONGRUN_WEBHOOK_SECRET',
+] as const;
+
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  if ((SECRET_VARIABLES as readonly string[]).includes(name)) return '(secret, not shown)';
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LongrunConfig {
   const picked = Object.fromEntries(
     Object.keys(EnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
   );
-  const e = parseOrThrow(EnvSchema, picked, 'environment');
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ValidationError(
+      'environment',
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '(environment)');
+        return {
+          path: `${formatPath('', issue.path)}=${shownValue(name, picked[name])}`,
+          rule: issue.message,
+        };
+      })
+    );
+  }
+  const e = parsed.data;
   if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
-    throw new Error('invalid environment: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+    throw new ValidationError('environment', [
+      { path: 'TEMPORAL_TLS_CERT', rule: 'must be set together with TEMPORAL_TLS_KEY' },
+    ]);
   }
   if (e.LONGRUN_LLM_BASE_URL && !e.LONGRUN_LLM_MODEL) {
-    throw new Error('invalid environment: LONGRUN_LLM_MODEL must be set when LONGRUN_LLM_BASE_URL is');
+    throw new ValidationError('environment', [
+      { path: 'LONGRUN_LLM_MODEL=(unset)', rule: 'must be set when LONGRUN_LLM_BASE_URL is' },
+    ]);
   }
   const tlsWanted = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY);
   const dataDir = resolve(cwd, e.LONGRUN_DATA_DIR ?? '.longrun');
@@ -213,6 +243,7 @@ export function connectionOptions(config: LongrunConfig, address: string) {
               : {}),
           },
         }
-      : {}),
+      : // Explicitly off: with an API key the SDK would otherwise turn TLS on by itself.
+        { tls: false as const }),
   };
 }

@@ -5,7 +5,9 @@ import { actionRegistry, createActivities, type AgentAction } from '../activitie
 import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { datasetActions } from '../activities/agents/dataset';
 import { llmActions } from '../activities/llm';
+import { catalogOf, publishActions, workerIdentity } from './action-publisher';
 import { ArtifactStore } from './artifact-store';
+import { registerSecrets, secretsOf } from './secrets';
 import { configureBreakers } from './circuit-breakers';
 import { connectionOptions, type LongrunConfig } from './config';
 import { ensureSearchAttributes } from './dev-server';
@@ -29,6 +31,54 @@ export interface LongrunWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+const GRPC_NOT_FOUND = 5;
+
+/** A worker that cannot start says which variable to fix, with its value, in one line. */
+export class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+}
+
+async function connectWorker(config: LongrunConfig, address: string): Promise<NativeConnection> {
+  const where =
+    config.address === undefined
+      ? `the dev server at ${address}`
+      : `TEMPORAL_ADDRESS=${JSON.stringify(address)}`;
+  try {
+    return await NativeConnection.connect(connectionOptions(config, address));
+  } catch (err) {
+    const raw = err instanceof Error ? err.message : String(err);
+    // The native error is a Rust debug dump: keep its innermost message.
+    const why = /(?:message|error): "([^"]{1,300})"/.exec(raw)?.[1] ?? raw.split('\n')[0];
+    const hint = /dns|lookup/i.test(raw)
+      ? 'the host does not resolve (it must be host:port, e.g. 127.0.0.1:7233)'
+      : /InvalidUri|invalid (uri|url)|parse/i.test(raw)
+        ? 'it must be host:port, e.g. 127.0.0.1:7233'
+        : /InvalidContentType|tls|certificate|handshake/i.test(raw)
+          ? 'TLS does not match the server (TEMPORAL_TLS, TEMPORAL_TLS_CERT, an API key turns TLS on)'
+          : 'is the server running and reachable?';
+    throw new WorkerStartError(`cannot connect to Temporal at ${where}: ${hint} (${why})`);
+  }
+}
+
+/** A worker on a namespace that does not exist would poll for ever and log warnings: stop at once. */
+async function checkNamespace(
+  connection: NativeConnection,
+  namespace: string,
+  address: string
+): Promise<void> {
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    if ((err as { code?: number }).code === GRPC_NOT_FOUND) {
+      throw new WorkerStartError(
+        `TEMPORAL_NAMESPACE=${JSON.stringify(namespace)}: no such namespace on ${address} ` +
+          `(create it with: temporal operator namespace create --namespace ${namespace})`
+      );
+    }
+    throw err;
+  }
+}
+
 /**
  * A worker for longrun tasks: the `longTask` workflow and the `runStep` activity with the given actions.
  * Uses the prebuilt workflow bundle when present (fast start), else bundles `src/workflows`.
@@ -37,10 +87,11 @@ export async function createLongrunWorker(
   opts: LongrunWorkerOptions
 ): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
   const { config } = opts;
+  registerSecrets(secretsOf(config));
   const address = opts.address ?? config.address;
   if (!opts.connection && !address) throw new Error('createLongrunWorker needs an address or a connection');
-  const connection =
-    opts.connection ?? (await NativeConnection.connect(connectionOptions(config, address as string)));
+  const connection = opts.connection ?? (await connectWorker(config, address as string));
+  await checkNamespace(connection, config.namespace, address ?? 'the given connection');
   // The process-wide circuits (shared by every task this worker runs) take the configured settings.
   configureBreakers(config.breaker);
   const actions = opts.actions ?? [...builtinActions, ...(config.llm ? llmActions(config.llm) : [])];
@@ -85,5 +136,18 @@ export async function createLongrunWorker(
     stickyQueueScheduleToStartTimeout: '3 seconds',
     ...opts.workerOptions,
   });
+  const catalog = catalogOf(
+    actions,
+    config.taskQueue,
+    String(opts.workerOptions?.identity ?? workerIdentity())
+  );
+  try {
+    await publishActions(connection, config.namespace, catalog);
+  } catch (err) {
+    // Clients then check specs against an older catalog, or only statically: tasks still run.
+    console.warn(
+      `longrun: could not publish this worker's actions: ${err instanceof Error ? err.message : String(err)}`
+    );
+  }
   return { worker, connection, ownsConnection: !opts.connection };
 }

@@ -2,6 +2,9 @@
  * Durations as people write them ("90s", "15m", "2h", "1d", "1h30m") and as people read them
  * ("2h 05m"). Pure; shared by spec validation, control requests, the CLI and progress text.
  */
+/** The longest duration text accepted ("1d2h3m4s500ms" is 13). */
+export const MAX_DURATION_CHARS = 40;
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
@@ -12,6 +15,11 @@ export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`must be a positive duration (got ${value})`);
     return Math.round(value);
+  }
+  // Checked before any pattern runs: a long run of digits makes the unit search below quadratic, and
+  // durations reach the workflow from anyone who can send it an update.
+  if (value.length > MAX_DURATION_CHARS) {
+    throw new Error(`must be a duration like 90s, 15m, 2h, 1d or 1h30m (got ${value.length} characters)`);
   }
   const text = value.trim().toLowerCase();
   if (/^\d+$/.test(text)) return parseDuration(Number(text));

@@ -138,6 +138,34 @@ function hasItemReference(value: unknown): boolean {
   return Object.values(value).some(hasItemReference);
 }
 
+/**
+ * Where an object in a step's input or `forEach` looks like a reference (it has a `$from` or `$item`
+ * key) but is not exactly one: the engine would pass it on as plain data, and the action refuse it.
+ */
+function malformedReferences(value: unknown, path: PropertyKey[], out: GraphIssue[]): GraphIssue[] {
+  if (Array.isArray(value)) value.forEach((v, i) => malformedReferences(v, [...path, i], out));
+  else if (typeof value === 'object' && value !== null) {
+    if ('$from' in value || '$item' in value) {
+      const keys = Object.keys(value);
+      const from = (value as { $from?: unknown }).$from;
+      const item = (value as { $item?: unknown }).$item;
+      const ok =
+        keys.length === 1 &&
+        ((typeof from === 'string' && from !== '') ||
+          item === true ||
+          (typeof item === 'string' && item !== ''));
+      if (!ok) {
+        out.push({
+          path,
+          message:
+            'a reference is exactly { "$from": "<step>.<field>" }, { "$item": true } or { "$item": "<field>" }',
+        });
+      }
+    } else for (const [k, v] of Object.entries(value)) malformedReferences(v, [...path, k], out);
+  }
+  return out;
+}
+
 function fromRefs(value: unknown, path: PropertyKey[], out: Array<{ path: PropertyKey[]; from: string }>) {
   if (Array.isArray(value)) value.forEach((v, i) => fromRefs(v, [...path, i], out));
   else if (typeof value === 'object' && value !== null) {
@@ -181,6 +209,7 @@ export function graphIssues(spec: GraphSpec): GraphIssue[] {
           issues.push({ path: [...path, 'needs', k], message: `names no step of this task ("${id}")` });
         }
       });
+      malformedReferences(step.input, [...path, 'input'], issues);
       if (step.maxParallel !== undefined && step.forEach === undefined) {
         issues.push({ path: [...path, 'maxParallel'], message: 'applies only to a forEach step' });
       }

@@ -15,6 +15,8 @@ export interface CodebaseReviewOptions {
    * sub-step with its own cursor); absent: one analysis step for the whole tree.
    */
   foldersAtOnce?: number;
+  /** Files larger than this are listed as skipped. @default 2 MiB (the scan's default) */
+  maxFileBytes?: number;
 }
 
 /**
@@ -40,7 +42,11 @@ export function codebaseReviewSpec(opts: CodebaseReviewOptions): TaskSpecInput {
             id: 'scan',
             title: 'List source files',
             action: 'codebase.scan',
-            input: { root: opts.root, ...(fanOut ? { byFolder: true } : {}) },
+            input: {
+              root: opts.root,
+              ...(fanOut ? { byFolder: true } : {}),
+              ...(opts.maxFileBytes === undefined ? {} : { maxFileBytes: opts.maxFileBytes }),
+            },
           },
         ],
       },

@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { issuesOf } from './validation';
+
 /**
  * What crosses between the workflow and the `runStep` activity. Kept small: large data lives in the
  * artifact store and travels as an `ArtifactRef`.
@@ -64,23 +67,47 @@ export interface StepHeartbeat {
 }
 
 /** Item progress a running step reports to its workflow (signal `stepProgress`, every 30 s by default). */
-export interface StepProgressReport {
-  stepId: string;
+const finite = z.number().finite();
+const count = finite.nonnegative();
+/** A step's progress note is cut to this length in reports. */
+export const MAX_NOTE_CHARS = 1_000;
+
+/**
+ * What a running step reports to its workflow (the `stepProgress` signal). Anyone with access to the
+ * namespace can send this signal, so the workflow checks it against this schema before using it.
+ */
+export const StepProgressReportSchema = z.object({
+  stepId: z.string().min(1).max(200),
   /** The fan-out item reporting, for a `forEach` sub-step. */
-  item?: number;
+  item: count.int().optional(),
   /** Sent once when a resumed step has started again. */
-  started?: boolean;
-  done: number;
-  total: number | null;
-  note?: string;
-  rate: number | null;
+  started: z.boolean().optional(),
+  done: count,
+  total: count.nullable(),
+  note: z.string().max(MAX_NOTE_CHARS).optional(),
+  rate: finite.nonnegative().nullable(),
   /** Epoch ms, the worker's clock. */
-  at: number;
+  at: count,
   /**
    * Set when the step's idle level changed: `warning` / `pause` after no item progress for the task's
    * idle limits (heartbeats do not count), `active` once progress resumed after a warning.
    */
-  idle?: { level: 'active' | 'warning' | 'pause'; idleMs: number };
+  idle: z.object({ level: z.enum(['active', 'warning', 'pause']), idleMs: count }).optional(),
+});
+export type StepProgressReport = z.output<typeof StepProgressReportSchema>;
+
+/** The report, or why it is refused (field and rule). */
+export function parseStepProgress(
+  value: unknown
+): { ok: true; report: StepProgressReport } | { ok: false; why: string } {
+  const parsed = StepProgressReportSchema.safeParse(value);
+  if (parsed.success) return { ok: true, report: parsed.data };
+  return {
+    ok: false,
+    why: issuesOf(parsed.error)
+      .map((i) => `${i.path}: ${i.rule}`)
+      .join('; '),
+  };
 }
 
 /** A stored blob, addressed by the SHA-256 of its content. */

@@ -75,7 +75,7 @@ export const WebhookDeliverySchema = z.object({
 }) satisfies z.ZodType<WebhookDelivery>;
 
 /** Where to send a task's events: every event type unless `events` lists some. */
-export const WebhookTargetSchema = z.object({
+export const WebhookTargetSchema = z.strictObject({
   url: WebhookUrlSchema,
   /** Event types to send. @default every type */
   events: z.array(WebhookEventTypeSchema).min(1).optional(),

@@ -10,3 +10,4 @@
 export { longTask, progressQuery } from './long-task';
 export { deliverWebhook } from './notify';
 export type { LongTaskInput, LongTaskResult } from './long-task';
+export { actionCatalog, actionsQuery, publishActionsSignal } from './action-catalog';

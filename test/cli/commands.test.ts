@@ -13,7 +13,7 @@ import { waitFor } from '../support/worker-process';
 
 const ROOT = join(__dirname, '..', '..');
 const TASK_QUEUE = 'cli-test';
-const t = useWorkerEnv({ taskQueue: TASK_QUEUE, actions: testActions });
+const t = useWorkerEnv({ taskQueue: TASK_QUEUE, actions: testActions, publishActions: true });
 
 interface Run {
   code: number;
@@ -23,6 +23,11 @@ interface Run {
 
 /** Runs the built CLI (asynchronously: the worker in this process keeps working meanwhile). */
 function longrun(...args: string[]): Promise<Run> {
+  return longrunAt(t.env.address, ...args);
+}
+
+/** The CLI against `address` (an unreachable one shows what is checked before connecting). */
+function longrunAt(address: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -30,7 +35,7 @@ function longrun(...args: string[]): Promise<Run> {
       {
         cwd: t.dir,
         timeout: 90_000,
-        env: { ...process.env, TEMPORAL_ADDRESS: t.env.address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
+        env: { ...process.env, TEMPORAL_ADDRESS: address, LONGRUN_TASK_QUEUE: TASK_QUEUE },
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -245,6 +250,60 @@ describe('longrun CLI', () => {
     const finished = await longrun('pause', 'cli-steer');
     expect(finished.code).toBe(4);
     expect(finished.stderr).toContain('the task is completed');
+  });
+
+  it('checks arguments and specs before connecting: usage errors exit 2 even with no server', async () => {
+    const down = '127.0.0.1:1';
+    const empty = await longrunAt(down, 'status', '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/^error: invalid arguments: <taskId>: .* \(got ""\)\n$/);
+    const badSpec = await longrunAt(down, 'start', specFile('bad-down', { v: 1, taskId: 'x', phases: [] }));
+    expect(badSpec.code).toBe(2);
+    expect(badSpec.stderr).toMatch(/invalid task spec: spec.agent: /);
+    const noBy = await longrunAt(down, 'extend', 'some-task');
+    expect(noBy.code).toBe(2);
+    expect(noBy.stderr).toMatch(/^error: invalid extend request: /);
+    expect((await longrunAt(down, 'checkpoint', 'some-task', '--label', '')).code).toBe(2);
+    expect((await longrunAt(down, 'rollback', 'some-task', 'bad id')).code).toBe(2);
+    const good = await longrunAt(down, 'status', 'some-task');
+    expect(good.code).toBe(1); // a good request, and no server: that is a failure, not a usage error
+    expect(good.stderr).toMatch(/cannot reach Temporal at 127.0.0.1:1/);
+  });
+
+  it('refuses a spec the workers would refuse, names the worker version, and prints a stable --json', async () => {
+    const actions = await longrun('actions');
+    expect(actions.code).toBe(0);
+    expect(actions.stdout).toMatch(/^worker version \d+\.\d+\.\d+\+[0-9a-f]{10} \(test-worker, /);
+    expect(actions.stdout).toContain('test.slow');
+    const catalogs = JSON.parse((await longrun('actions', '--json')).stdout) as { workerVersion: string }[];
+    const version = catalogs[0]?.workerVersion as string;
+
+    const typo = slowTask('cli-typo', 3, 1);
+    typo.phases[0]!.steps[1]!.action = 'test.slwo';
+    const refused = await longrun('start', specFile('typo', typo));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `spec.phases[0].steps[1].action: must be an action the workers run: "test.slwo" is unknown to worker version ${version}`
+    );
+    const badInput = slowTask('cli-bad-input', 3, 1);
+    delete (badInput.phases[0]!.steps[1]!.input as Record<string, unknown>).items;
+    const refusedInput = await longrun('start', specFile('bad-input', badInput));
+    expect(refusedInput.code).toBe(2);
+    expect(refusedInput.stderr).toContain(
+      'spec.phases[0].steps[1].input.items: Invalid input: expected number'
+    );
+    for (const id of ['cli-typo', 'cli-bad-input']) expect((await longrun('status', id)).code).toBe(3); // nothing started
+
+    const ok = await longrun('start', specFile('json-shape', slowTask('cli-json', 3, 1)), '--json');
+    expect(ok.code).toBe(0);
+    const printed = JSON.parse(ok.stdout) as Record<string, unknown>;
+    expect(Object.keys(printed).sort()).toEqual(['checkedAgainst', 'runId', 'started', 'taskId']);
+    expect(printed).toMatchObject({
+      taskId: 'cli-json',
+      started: true,
+      checkedAgainst: { workerVersion: version },
+    });
+    expect(ok.stdout.length).toBeLessThan(400);
   });
 
   it('lists a failed task as a dead letter and retries it from its recovery checkpoint', async () => {

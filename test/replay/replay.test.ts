@@ -105,6 +105,8 @@ describe('workflow replay (engine v2 histories)', () => {
     ['long-task-limit-pause-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
     ['long-task-fan-out-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
     ['long-task-handover-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'],
+    // Malformed signals of every kind, ignored (noted in the log), then steering and completion.
+    ['long-task-hostile-signals-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
   ])('replays %s with the current workflow code', async (file, lastEvent) => {
     const history = fixture(file) as Fixture;
     expect(history.events.at(-1)?.eventType).toBe(lastEvent);
@@ -132,6 +134,21 @@ describe('workflow replay (engine v2 histories)', () => {
         'fan-out-tampered'
       )
     ).rejects.toThrow(DeterminismViolationError);
+  });
+});
+
+describe('workflow replay (action catalog)', () => {
+  it.each([
+    // A worker's signal, then continue-as-new with the merged catalogs as the new run's input.
+    ['action-catalog-published-v1.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'],
+    // The run that holds them: its memo summary upserted, waiting for the next worker.
+    ['action-catalog-current-v1.json', 'EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED'],
+  ])('replays %s', async (file, lastEvent) => {
+    const history = fixture(file) as Fixture;
+    expect(eventTypes(history).at(-1)).toBe(lastEvent);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)
+    ).resolves.toBeUndefined();
   });
 });
 

@@ -7,7 +7,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeLlmMode = 'ok' | 'fail' | 'unavailable' | 'rate-limit' | 'unauthorized' | 'bad-json' | 'hang';
+/** `echo-key` refuses with a 401 whose message repeats the Authorization header, as careless providers do. */
+export type FakeLlmMode =
+  'ok' | 'fail' | 'unavailable' | 'rate-limit' | 'unauthorized' | 'echo-key' | 'bad-json' | 'hang';
 
 export interface FakeLlmRequest {
   at: number;
@@ -106,6 +108,9 @@ export async function startFakeLlm(): Promise<FakeLlm> {
         return;
       case 'unauthorized':
         json(res, 401, { error: { message: 'Incorrect API key provided.' } });
+        return;
+      case 'echo-key':
+        json(res, 401, { error: { message: `Incorrect API key provided: ${req.headers.authorization}` } });
         return;
       case 'bad-json':
         res.writeHead(200, { 'content-type': 'application/json' });

@@ -22,6 +22,7 @@ import {
 } from '@temporalio/worker';
 import { actionRegistry, createActivities, type AgentAction } from '../../src/activities';
 import { LongrunClient } from '../../src/client';
+import { catalogOf, publishActions } from '../../src/runtime/action-publisher';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
@@ -82,6 +83,8 @@ export async function inProcessWorker(opts: {
   progressSignalMs?: number;
   /** Signs webhooks. */
   webhookSecret?: string;
+  /** Publish the actions' catalog as `longrun worker` does, so clients check specs against it. */
+  publishActions?: boolean;
 }): Promise<{ worker: Worker; artifacts: ArtifactStore }> {
   const artifacts = new ArtifactStore(join(opts.dir, 'artifacts'));
   const worker = await Worker.create({
@@ -99,6 +102,9 @@ export async function inProcessWorker(opts: {
     maxHeartbeatThrottleInterval: DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
     ...opts.workerOptions,
   });
+  if (opts.publishActions) {
+    await publishActions(opts.connection, 'default', catalogOf(opts.actions, opts.taskQueue, 'test-worker'));
+  }
   return { worker, artifacts };
 }
 
@@ -122,6 +128,7 @@ export function useWorkerEnv(opts: {
   progressSignalMs?: number;
   webhookSecret?: string;
   workerOptions?: Partial<WorkerOptions>;
+  publishActions?: boolean;
 }): WorkerEnv {
   const ctx = {} as WorkerEnv;
   let running: Promise<void> | undefined;
@@ -136,6 +143,7 @@ export function useWorkerEnv(opts: {
       ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
       ...(opts.workerOptions === undefined ? {} : { workerOptions: opts.workerOptions }),
       ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
+      ...(opts.publishActions ? { publishActions: true } : {}),
     }));
     running = ctx.worker.run();
     ctx.longrun = new LongrunClient(ctx.env.client, opts.taskQueue);
@@ -163,7 +171,11 @@ export interface ServerAndWorkers {
  * Registers beforeAll/afterAll for a test file whose workers are real processes: a dev server, a
  * temporary folder (`prepare` fills it) and cleanup that SIGKILLs every worker still running.
  */
-export function useServerAndWorkers(prefix: string, prepare?: (dir: string) => void): ServerAndWorkers {
+export function useServerAndWorkers(
+  prefix: string,
+  prepare?: (dir: string) => void,
+  serverArgs: string[] = []
+): ServerAndWorkers {
   const ctx = { workers: [] as WorkerProcess[] } as unknown as ServerAndWorkers;
   ctx.spawn = (vars) => {
     const worker = spawnWorker(vars);
@@ -171,7 +183,7 @@ export function useServerAndWorkers(prefix: string, prepare?: (dir: string) => v
     return worker;
   };
   beforeAll(async () => {
-    ctx.env = await startDevServerEnv();
+    ctx.env = await startDevServerEnv(serverArgs);
     ctx.dir = mkdtempSync(join(tmpdir(), `longrun-${prefix}-`));
     prepare?.(ctx.dir);
   });

@@ -76,4 +76,30 @@ describe('analyzeSource', () => {
     expect(m.codeLines).toBe(1);
     expect(m.complexity).toBe(2);
   });
+
+  // Each of these made a regular expression backtrack for minutes or more (the string stripper), or
+  // grows quadratically with a naive scan. They must finish, with sensible counts.
+  it('measures hostile lines in time linear in their length', () => {
+    const unterminated = `x = "${'\\'.repeat(40)}`; // the 46-byte line that wedged a worker
+    expect(analyzeSource(unterminated)).toMatchObject({ lines: 1, codeLines: 1, complexity: 1 });
+    const openers = '/* '.repeat(200_000); // many comment openers, no closer
+    expect(analyzeSource(`a();\n${openers}\nb();\n`)).toMatchObject({ codeLines: 1, commentLines: 2 });
+    const quotes = `'"\`\\`.repeat(100_000);
+    expect(analyzeSource(quotes).lines).toBe(1);
+    const ternaries = 'a ? '.repeat(100_000);
+    expect(analyzeSource(ternaries).complexity).toBe(1);
+    const slashes = `${'/'.repeat(200_000)}x`;
+    expect(analyzeSource(slashes).commentLines).toBe(1);
+  });
+
+  it('treats an unterminated string as running to the end of its line', () => {
+    const m = analyzeSource('s = "if while ( [ {\nif (x) y();\n');
+    expect(m.complexity).toBe(2); // only the second line's `if`
+    expect(m.maxNesting).toBe(1);
+  });
+
+  it('scans strings and comments left to right: a quote in a comment opens no string', () => {
+    const m = analyzeSource("// don't if\nx(); # it's if\n/* ' */ if (a) b();\n");
+    expect(m).toMatchObject({ commentLines: 1, codeLines: 2, complexity: 2 });
+  });
 });

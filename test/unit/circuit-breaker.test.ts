@@ -292,16 +292,18 @@ describe('breaker and LLM configuration', () => {
   });
 
   it('refuses bad values with an error naming the variable', () => {
-    expect(() => loadConfig({ LONGRUN_BREAKER_THRESHOLD: '0' }, '/w')).toThrow(/LONGRUN_BREAKER_THRESHOLD: /);
+    expect(() => loadConfig({ LONGRUN_BREAKER_THRESHOLD: '0' }, '/w')).toThrow(
+      /LONGRUN_BREAKER_THRESHOLD="0": /
+    );
     expect(() => loadConfig({ LONGRUN_BREAKER_RECOVERY_MS: 'soon' }, '/w')).toThrow(
-      /LONGRUN_BREAKER_RECOVERY_MS: /
+      /LONGRUN_BREAKER_RECOVERY_MS="soon": /
     );
     expect(() => loadConfig({ LONGRUN_LLM_BASE_URL: 'ftp://x', LONGRUN_LLM_MODEL: 'm' }, '/w')).toThrow(
-      /LONGRUN_LLM_BASE_URL: must be an http\(s\) URL/
+      /LONGRUN_LLM_BASE_URL="ftp:\/\/x": must be an http\(s\) URL/
     );
     expect(() => loadConfig({ LONGRUN_LLM_BASE_URL: 'http://x/v1' }, '/w')).toThrow(
-      'LONGRUN_LLM_MODEL must be set when LONGRUN_LLM_BASE_URL is'
+      'LONGRUN_LLM_MODEL=(unset): must be set when LONGRUN_LLM_BASE_URL is'
     );
-    expect(() => loadConfig({ LONGRUN_HEALTH_PORT: '70000' }, '/w')).toThrow(/LONGRUN_HEALTH_PORT: /);
+    expect(() => loadConfig({ LONGRUN_HEALTH_PORT: '70000' }, '/w')).toThrow(/LONGRUN_HEALTH_PORT="70000": /);
   });
 });

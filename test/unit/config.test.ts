@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '0' }, '/w').progressReportMs).toBe(0);
     expect(loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '5000' }, '/w').progressReportMs).toBe(5_000);
     expect(() => loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '10' }, '/w')).toThrow(
-      'LONGRUN_PROGRESS_REPORT_MS: must be 0 (off) or 1000 to 3600000'
+      'LONGRUN_PROGRESS_REPORT_MS="10": must be 0 (off) or 1000 to 3600000'
     );
   });
 
@@ -28,11 +28,27 @@ describe('loadConfig', () => {
     expect(config.tls).not.toBe(false);
   });
 
+  it('never prints the value of a secret variable, even when it is the bad one', () => {
+    expect(() =>
+      loadConfig({ TEMPORAL_API_KEY: '', LONGRUN_WEBHOOK_SECRET: 'x'.repeat(5000) }, '/w')
+    ).not.toThrow();
+    let message = '';
+    try {
+      loadConfig({ LONGRUN_DEV_PORT: 'x', TEMPORAL_API_KEY: 'SECRET-MARKER' }, '/w');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('LONGRUN_DEV_PORT="x"');
+    expect(message).not.toContain('SECRET-MARKER');
+  });
+
   it('names the variable and the rule for a bad value', () => {
-    expect(() => loadConfig({ LONGRUN_DEV_PORT: '99999' }, '/w')).toThrow(/LONGRUN_DEV_PORT: /);
-    expect(() => loadConfig({ TEMPORAL_TLS: 'maybe' }, '/w')).toThrow(/TEMPORAL_TLS: must be true\/false/);
+    expect(() => loadConfig({ LONGRUN_DEV_PORT: '99999' }, '/w')).toThrow(/LONGRUN_DEV_PORT="99999": /);
+    expect(() => loadConfig({ TEMPORAL_TLS: 'maybe' }, '/w')).toThrow(
+      /TEMPORAL_TLS="maybe": must be true\/false/
+    );
     expect(() => loadConfig({ TEMPORAL_TLS_CERT: '/c.pem' }, '/w')).toThrow(
-      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together'
+      'TEMPORAL_TLS_CERT: must be set together with TEMPORAL_TLS_KEY'
     );
   });
 });

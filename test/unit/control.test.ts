@@ -39,6 +39,11 @@ describe('parseDuration', () => {
     expect(() => parseDuration(text)).toThrow(/duration/);
   });
 
+  it('refuses a long text before any pattern runs on it (a run of digits made the unit search quadratic)', () => {
+    expect(() => parseDuration(`${'1'.repeat(200_000)}x`)).toThrow('(got 200001 characters)');
+    expect(() => parseDuration('1'.repeat(41))).toThrow(/characters/);
+  });
+
   it('rejects zero, negative and non-finite numbers', () => {
     expect(() => parseDuration(0)).toThrow(/positive/);
     expect(() => parseDuration(-1)).toThrow(/positive/);

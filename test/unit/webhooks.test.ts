@@ -182,6 +182,8 @@ describe('webhook settings', () => {
   it('names the variable and the entry for a URL that is not http(s)', () => {
     expect(() =>
       loadConfig({ LONGRUN_WEBHOOK_URLS: 'https://ok.example.com,ftp://files.example.com' }, '/w')
-    ).toThrow('invalid environment: LONGRUN_WEBHOOK_URLS[1]: must be an http(s) URL');
+    ).toThrow(
+      'invalid environment: LONGRUN_WEBHOOK_URLS[1]="https://ok.example.com,ftp://files.example.com": must be an http(s) URL'
+    );
   });
 });

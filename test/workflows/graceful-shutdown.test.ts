@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
@@ -209,5 +210,52 @@ describe('graceful shutdown of a real worker process', () => {
       expect(row.signalToFirstItemOnB).toBeLessThan(HEARTBEAT_TIMEOUT_MS / 3);
       expect(row.workflowTaskTimeouts).toBe(0);
     }
+  });
+
+  it('drains within its grace time on SIGTERM while a step measures a huge file of hostile lines, and the review completes', async () => {
+    // 3 million copies of the 46-byte line that once made the analyzer backtrack for ever: about
+    // 140 MB, seconds of CPU. The step must let the worker hear SIGTERM in the middle of the file.
+    const root = join(t.dir, 'hostile-repo');
+    mkdirSync(root);
+    const hostile = `x = "${'\\'.repeat(40)}\n`;
+    writeFileSync(join(root, 'a-hostile.js'), hostile.repeat(3_000_000));
+    writeFileSync(join(root, 'b.ts'), 'if (a) b();\n');
+    const queue = 'graceful-hostile';
+    const workerEnv = {
+      TEMPORAL_ADDRESS: t.env.address,
+      LONGRUN_TASK_QUEUE: queue,
+      LONGRUN_DATA_DIR: join(t.dir, `data-${queue}`),
+      LONGRUN_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    };
+    const longrun = new LongrunClient(t.env.client, queue);
+    const first = t.spawn(workerEnv);
+    const { taskId } = await longrun.start(
+      codebaseReviewSpec({ taskId: queue, root, durability: 'standard', maxFileBytes: 2 ** 30 })
+    );
+    await waitFor(
+      'the analyze step started on the worker',
+      async () =>
+        ((await longrun.progress(taskId)).running ?? []).some((r) => r.id === 'analyze') &&
+        (await serverStep(longrun, taskId))?.state === 'PENDING_ACTIVITY_STATE_STARTED'
+          ? true
+          : undefined,
+      60_000,
+      20
+    );
+    await new Promise((r) => setTimeout(r, 300)); // well inside the first file, which takes seconds
+    const signalledAt = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const exitMs = Date.now() - signalledAt;
+    expect(exitMs).toBeLessThan(GRACE_MS);
+    expect(first.output()).toMatch(/stopped \d+ ms after SIGTERM: 1 step handed over/);
+
+    const second = t.spawn(workerEnv);
+    const result = await longrun.result(taskId);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    console.log(`hostile file: worker exited ${exitMs} ms after SIGTERM (grace ${GRACE_MS} ms)`);
+    expect(result.state).toBe('completed');
+    expect(result.outputs.analyze).toMatchObject({ files: 2, lines: 3_000_001, codeLines: 3_000_001 });
   });
 });

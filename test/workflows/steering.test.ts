@@ -224,6 +224,81 @@ describe('signals (fire and forget)', () => {
   });
 });
 
+describe('hostile payloads', () => {
+  it('ignores malformed signals and refuses malformed updates of every message, and the task carries on', async () => {
+    const ledger = join(t.dir, 'hostile.ledger');
+    await t.longrun.start(slowSpec('hostile', ledger, 400, 10));
+    await waitFor(
+      'items',
+      async () => ((await t.longrun.progress('hostile')).items?.done ?? 0) >= 5 || undefined
+    );
+    const handle = t.env.client.workflow.getHandle('hostile');
+    const junk: unknown[] = [null, 42, 'x', [], [1, 2], { a: { b: { c: 1 } } }, true];
+    const progressReports: unknown[] = [
+      { stepId: 'b', done: 1, total: 2, rate: 'fast', at: 1 }, // the report that once wedged a task
+      { stepId: 'b', done: -1, total: 2, rate: null, at: 1 },
+      { stepId: 'b', done: 1, total: 2, rate: null, at: 1, idle: { level: 'asleep', idleMs: 1 } },
+      { stepId: 'b', done: 1, total: 2, rate: null, at: 1, note: 'x'.repeat(100_000) },
+      { stepId: 'b', item: 1.5, done: 1, total: 2, rate: null, at: 1 },
+    ];
+    for (const payload of [...junk, ...progressReports]) await handle.signal('stepProgress', payload);
+    for (const name of [
+      'requestPause',
+      'requestResume',
+      'requestCancel',
+      'requestExtend',
+      'requestCheckpoint',
+    ]) {
+      for (const payload of [
+        42,
+        'x',
+        [1],
+        { reason: 5 },
+        { by: 'forever' },
+        { label: {} },
+        { until: 'soon' },
+      ]) {
+        await handle.signal(name, payload);
+      }
+    }
+    for (const name of ['pause', 'resume', 'cancel', 'extend', 'checkpoint']) {
+      for (const payload of [42, [1], { reason: 5 }, { by: -1 }]) {
+        await expect(handle.executeUpdate(name, { args: [payload] })).rejects.toBeInstanceOf(
+          WorkflowUpdateFailedError
+        );
+      }
+    }
+    await handle.signal('noSuchSignal', { x: 1 });
+    expect((await handle.query(progressQuery)).state).toBe('executing');
+
+    // Steering still works, and the task completes with every item once.
+    await t.longrun.pause('hostile', { reason: 'after the junk' });
+    await t.longrun.resume('hostile');
+    const result = await t.longrun.result('hostile');
+    expect(result.state).toBe('completed');
+    expect(itemsDone(ledgerLines(ledger), 'b')).toHaveLength(400);
+    const messages = (await t.longrun.logs('hostile')).map((e) => e.message);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'ignored a malformed stepProgress signal: rate: Invalid input: expected number, received string',
+        expect.stringMatching(/^ignored pause signal: /),
+      ])
+    );
+    const history = await handle.fetchHistory();
+    const failedTasks = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
+    expect(failedTasks).toHaveLength(0);
+    recordHistory(t.env, 'hostile', 'long-task-hostile-signals-v4.json');
+  });
+
+  it('reports started: true to exactly one of five concurrent starts of one spec', async () => {
+    const spec = slowSpec('five-starts', join(t.dir, 'five.ledger'), 3, 1);
+    const starts = await Promise.all(Array.from({ length: 5 }, () => t.longrun.start(spec)));
+    expect(starts.filter((s) => s.started)).toHaveLength(1);
+    expect(new Set(starts.map((s) => s.runId)).size).toBe(1);
+    expect((await t.longrun.result('five-starts')).state).toBe('completed');
+  });
+});
+
 describe('extend', () => {
   it('moves the deadline by a duration or to a date-time, and refuses an earlier one', async () => {
     const gate = join(t.dir, 'extend.gate');

@@ -78,7 +78,7 @@ import {
   type TaskSpec,
   type TaskSpecInput,
 } from '../../shared/spec';
-import { isStepHeartbeat, resolveStepInput } from '../../shared/step-io';
+import { isStepHeartbeat, parseStepProgress, resolveStepInput } from '../../shared/step-io';
 import type { CarriedStateV1 as CarriedState } from '../../shared/task-state';
 import { issuesOf } from '../../shared/validation';
 import { formatDuration } from '../../shared/duration';
@@ -653,7 +653,15 @@ export async function legacyLongTask(input: LongTaskInput): Promise<LongTaskResu
   });
   setHandler(
     stepProgressSignal,
-    (report) => {
+    (payload) => {
+      // Checked since engine v2: a malformed report (anyone may send this signal) used to fail the
+      // workflow task again and again. Ignoring it adds no command, so recorded histories replay.
+      const parsed = parseStepProgress(payload);
+      if (!parsed.ok) {
+        log.warn('ignored a malformed stepProgress signal', { reason: parsed.why });
+        return;
+      }
+      const report = parsed.report;
       if (state.lifecycle.state !== 'executing' || steps[state.nextStep]?.step.id !== report?.stepId) return;
       items = {
         done: report.done,

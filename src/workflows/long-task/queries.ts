@@ -7,7 +7,7 @@ import { durations } from '../../shared/lifecycle';
 import { hasIndex } from '../../shared/ranges';
 import { appendSample } from '../../shared/samples';
 import { unitKey } from '../../shared/scheduling';
-import type { StepProgressReport } from '../../shared/step-io';
+import { parseStepProgress } from '../../shared/step-io';
 import { doneCount } from '../../shared/task-plan';
 import {
   checkpointsQuery,
@@ -72,24 +72,13 @@ function planView(run: TaskRun): PlannedStepView[] {
   });
 }
 
-function isReport(value: unknown): value is StepProgressReport {
-  const r = value as Partial<StepProgressReport> | null;
-  return (
-    typeof r === 'object' &&
-    r !== null &&
-    typeof r.stepId === 'string' &&
-    typeof r.done === 'number' &&
-    (r.total === null || typeof r.total === 'number') &&
-    (r.rate === null || r.rate === undefined || typeof r.rate === 'number') &&
-    (r.item === undefined || typeof r.item === 'number')
-  );
-}
-
-function onStepProgress(run: TaskRun, report: unknown): void {
-  if (!isReport(report)) {
-    note(run, 'warning', 'ignored a malformed stepProgress signal');
+function onStepProgress(run: TaskRun, payload: unknown): void {
+  const parsed = parseStepProgress(payload);
+  if (!parsed.ok) {
+    note(run, 'warning', `ignored a malformed stepProgress signal: ${parsed.why}`);
     return;
   }
+  const { report } = parsed;
   const plan =
     report.item === undefined ? { kind: 'step' as const } : { kind: 'item' as const, item: report.item };
   const key = unitKey(report.stepId, plan);

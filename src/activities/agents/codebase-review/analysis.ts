@@ -1,5 +1,10 @@
 /**
  * Static metrics of one source file. Pure and deterministic, so it is unit-tested directly.
+ *
+ * Source files are user data, possibly hostile: every pass here is linear in the length of the line.
+ * Strings and comments are found by a left-to-right scan, not by regular expressions (the
+ * alternation a string-matching pattern needs backtracks exponentially on an unterminated string
+ * full of backslashes), and the patterns left have no nested or overlapping quantifiers.
  */
 export interface SourceMetrics {
   lines: number;
@@ -19,6 +24,8 @@ export interface SourceMetrics {
   maxNesting: number;
 }
 
+// Linear: fixed words and operators; the ternary lookahead stops at the next `?`, so each character
+// is scanned at most twice.
 const DECISION = /\b(?:if|for|while|case|catch|elif|except)\b|&&|\|\||\?\?|\?(?=[^.?:]*:)/g;
 const TODO = /\bTODO\b/g;
 const FIXME = /\bFIXME\b/g;
@@ -30,13 +37,57 @@ function count(re: RegExp, text: string): number {
   return n;
 }
 
-/** Removes string literals so that keywords inside them do not count. */
-function stripStrings(line: string): string {
-  return line.replace(/(["'`])(?:\\.|(?!\1).)*\1/g, '""');
+const isSpace = (ch: string | undefined): boolean => ch === ' ' || ch === '\t' || ch === '\f' || ch === '\v';
+
+/**
+ * The code of one trimmed line: string literals become `""`, comments are dropped. A string left open
+ * runs to the end of the line; `//` and `#` start a comment at the line's start or after a space.
+ */
+function codeOf(line: string, state: { inBlockComment: boolean }): string {
+  const parts: string[] = [];
+  let from = 0; // start of the code not yet copied to `parts`
+  let boundary = true; // may a `//` or `#` comment start here?
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    if (state.inBlockComment) {
+      const end = line.indexOf('*/', i);
+      if (end < 0) return parts.join('');
+      state.inBlockComment = false;
+      i = from = end + 2;
+      parts.push(' ');
+      boundary = true;
+      continue;
+    }
+    const ch = line[i];
+    if (ch === '"' || ch === "'" || ch === '`') {
+      parts.push(line.slice(from, i), '""');
+      let j = i + 1;
+      while (j < n && line[j] !== ch) j += line[j] === '\\' ? 2 : 1;
+      i = from = Math.min(j + 1, n);
+      boundary = false;
+      continue;
+    }
+    if (ch === '/' && line[i + 1] === '*') {
+      parts.push(line.slice(from, i));
+      state.inBlockComment = true;
+      i += 2;
+      continue;
+    }
+    if (boundary && (ch === '#' || (ch === '/' && line[i + 1] === '/'))) {
+      parts.push(line.slice(from, i));
+      return parts.join('');
+    }
+    boundary = isSpace(ch);
+    i++;
+  }
+  if (!state.inBlockComment) parts.push(line.slice(from));
+  return parts.join('');
 }
 
-export function analyzeSource(text: string): SourceMetrics {
-  const metrics: SourceMetrics = {
+/** Analyzes a file line by line, so a caller can yield between lines of a large file. */
+export class SourceAnalyzer {
+  readonly metrics: SourceMetrics = {
     lines: 0,
     blankLines: 0,
     commentLines: 0,
@@ -46,53 +97,52 @@ export function analyzeSource(text: string): SourceMetrics {
     complexity: 1,
     maxNesting: 0,
   };
-  if (text.length === 0) return metrics;
-  const lines = text.split(/\r?\n/);
-  if (lines[lines.length - 1] === '') lines.pop(); // a trailing newline ends the last line
-  let inBlockComment = false;
-  let depth = 0;
-  for (const raw of lines) {
-    metrics.lines++;
-    metrics.todos += count(TODO, raw);
-    metrics.fixmes += count(FIXME, raw);
+  private readonly state = { inBlockComment: false };
+  private depth = 0;
+
+  line(raw: string): void {
+    const m = this.metrics;
+    m.lines++;
+    m.todos += count(TODO, raw);
+    m.fixmes += count(FIXME, raw);
     const line = raw.trim();
     if (line === '') {
-      metrics.blankLines++;
-      continue;
+      m.blankLines++;
+      return;
     }
-    let code = line;
-    if (inBlockComment) {
-      const end = code.indexOf('*/');
-      if (end < 0) {
-        metrics.commentLines++;
-        continue;
-      }
-      inBlockComment = false;
-      code = code.slice(end + 2).trim();
-    }
-    code = stripStrings(code);
-    // Drop block comments that open and close on this line, then a trailing one that stays open.
-    code = code.replace(/\/\*.*?\*\//g, ' ');
-    const open = code.indexOf('/*');
-    if (open >= 0) {
-      inBlockComment = true;
-      code = code.slice(0, open);
-    }
-    code = code.replace(/(^|\s)(\/\/|#).*$/, '$1').trim();
+    const code = codeOf(line, this.state).trim();
     if (code === '') {
-      metrics.commentLines++;
-      continue;
+      m.commentLines++;
+      return;
     }
-    metrics.codeLines++;
-    metrics.complexity += count(DECISION, code);
-    for (const ch of code) {
-      if (ch === '{' || ch === '(' || ch === '[') {
-        depth++;
-        if (depth > metrics.maxNesting) metrics.maxNesting = depth;
-      } else if (ch === '}' || ch === ')' || ch === ']') {
-        depth = Math.max(0, depth - 1);
+    m.codeLines++;
+    m.complexity += count(DECISION, code);
+    for (let i = 0; i < code.length; i++) {
+      const ch = code.charCodeAt(i);
+      if (ch === 0x7b || ch === 0x28 || ch === 0x5b) {
+        this.depth++;
+        if (this.depth > m.maxNesting) m.maxNesting = this.depth;
+      } else if ((ch === 0x7d || ch === 0x29 || ch === 0x5d) && this.depth > 0) {
+        this.depth--;
       }
     }
   }
-  return metrics;
+}
+
+/** The lines of `text`: `\n` or `\r\n` ends a line, and a trailing newline does not start another. */
+export function* linesOf(text: string): Generator<string> {
+  let from = 0;
+  while (from < text.length) {
+    const nl = text.indexOf('\n', from);
+    const end = nl < 0 ? text.length : nl;
+    yield text.slice(from, end > from && text[end - 1] === '\r' ? end - 1 : end);
+    if (nl < 0) return;
+    from = nl + 1;
+  }
+}
+
+export function analyzeSource(text: string): SourceMetrics {
+  const analyzer = new SourceAnalyzer();
+  for (const line of linesOf(text)) analyzer.line(line);
+  return analyzer.metrics;
 }

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { appendFile, open, readFile, stat, truncate } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { activityInfo } from '@temporalio/activity';
 import { z } from 'zod';
 import { ArtifactRefSchema } from '../../../shared/artifact-schema';
 import { defineAction } from '../../action';
 import type { ItemCursor, StepContext } from '../../step-context';
-import { analyzeSource, type SourceMetrics } from './analysis';
+import { linesOf, SourceAnalyzer, type SourceMetrics } from './analysis';
 import type { Manifest, ManifestEntry } from './scan';
 
 export interface FileAnalysis extends SourceMetrics {
@@ -37,15 +39,51 @@ const AnalyzeInput = z.strictObject({
   auditLog: z.string().min(1).optional(),
 });
 
-async function analyzeFile(root: string, entry: ManifestEntry & { index: number }): Promise<FileAnalysis> {
-  const data = await readFile(join(root, entry.path));
-  return {
-    index: entry.index,
-    path: entry.path,
-    bytes: data.length,
-    sha256: createHash('sha256').update(data).digest('hex'),
-    ...analyzeSource(data.toString('utf8')),
+const CHUNK_BYTES = 64 * 1024;
+/** A longer line (minified code, a data blob) is measured by its first this many characters. */
+export const MAX_LINE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Reads the file in chunks and yields the worker's event loop between them, so a huge or hostile
+ * file neither fills memory nor keeps the worker from heartbeating and draining on SIGTERM.
+ */
+async function analyzeFile(
+  ctx: StepContext,
+  root: string,
+  entry: ManifestEntry & { index: number }
+): Promise<FileAnalysis> {
+  const hash = createHash('sha256');
+  const analyzer = new SourceAnalyzer();
+  const decoder = new StringDecoder('utf8');
+  let bytes = 0;
+  let partial = ''; // the start of a line the chunks so far have not ended
+  let skipping = false; // inside the part of an over-long line that is not measured
+  const take = (text: string): void => {
+    const end = text.lastIndexOf('\n');
+    if (end < 0) {
+      if (!skipping) partial += text;
+      if (partial.length > MAX_LINE_CHARS) {
+        analyzer.line(partial.slice(0, MAX_LINE_CHARS));
+        partial = '';
+        skipping = true;
+      }
+      return;
+    }
+    const head = skipping ? text.slice(text.indexOf('\n') + 1, end + 1) : partial + text.slice(0, end + 1);
+    for (const line of linesOf(head)) analyzer.line(line);
+    partial = text.slice(end + 1);
+    skipping = false;
   };
+  for await (const chunk of createReadStream(join(root, entry.path), { highWaterMark: CHUNK_BYTES })) {
+    const data = chunk as Buffer;
+    bytes += data.length;
+    hash.update(data);
+    take(decoder.write(data));
+    await ctx.yieldIfBusy();
+  }
+  take(decoder.end());
+  if (partial !== '') analyzer.line(partial.slice(0, MAX_LINE_CHARS));
+  return { index: entry.index, path: entry.path, bytes, sha256: hash.digest('hex'), ...analyzer.metrics };
 }
 
 /** Cuts a torn last line (a crash in the middle of a write) so the file holds whole JSON lines only. */
@@ -127,7 +165,7 @@ export const analyzeAction = defineAction({
     const out = await open(resultsPath, 'a');
     try {
       for await (const entry of ctx.checkpointed(entries, (e) => e.path)) {
-        const row = await analyzeFile(root, entry);
+        const row = await analyzeFile(ctx, root, entry);
         await audit(ctx, input.auditLog, entry);
         await out.write(`${JSON.stringify(row)}\n`);
       }
@@ -140,7 +178,7 @@ export const analyzeAction = defineAction({
     for (const entry of entries) {
       if (byIndex.has(entry.index)) continue;
       ctx.throwIfCancelled();
-      byIndex.set(entry.index, await analyzeFile(root, entry));
+      byIndex.set(entry.index, await analyzeFile(ctx, root, entry));
       await audit(ctx, input.auditLog, entry);
       refilled++;
     }

@@ -68,7 +68,9 @@ function byTopFolder(files: readonly ManifestEntry[]): Map<string, ManifestEntry
   for (const file of files) {
     const slash = file.path.indexOf('/');
     const folder = slash < 0 ? '.' : file.path.slice(0, slash);
-    groups.set(folder, [...(groups.get(folder) ?? []), file]);
+    const group = groups.get(folder);
+    if (group) group.push(file);
+    else groups.set(folder, [file]);
   }
   return groups;
 }
