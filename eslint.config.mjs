@@ -11,7 +11,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.mjs', 'bin/*.js', 'scripts/*.mjs'] },
+        projectService: {
+          allowDefaultProject: ['*.mjs', 'bin/*.js', 'scripts/*.mjs', 'examples/tutorial/*.cjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -41,11 +43,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['bin/*.js', 'jest.*.js'],
+    files: ['bin/*.js', 'jest.*.js', 'examples/**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   }
 );

@@ -170,22 +170,27 @@ export function buildProgram(): Command {
       new Option('--durability <level>', 'durability level').choices(DURABILITY_LEVELS).default('high')
     )
     .option('--exit-on-complete', 'stop the server and worker when the task ends')
+    .option('--no-demo', 'start no demo task: a server and a worker for the tasks you start')
+    .option('--actions <modules...>', 'modules exporting your own actions (also LONGRUN_ACTIONS)')
     .action(
       async (opts: {
         root?: string;
         taskId: string;
         durability: DurabilityLevel;
         exitOnComplete?: boolean;
+        demo: boolean;
+        actions?: string[];
       }) => {
-        process.exitCode = await runDev(opts);
+        process.exitCode = await runDev({ ...opts, actionModules: opts.actions ?? [] });
       }
     );
 
   program
     .command('worker')
     .description('run a worker for longrun tasks until SIGINT/SIGTERM (uses TEMPORAL_ADDRESS)')
-    .action(async () => {
-      await runWorker();
+    .option('--actions <modules...>', 'modules exporting your own actions (also LONGRUN_ACTIONS)')
+    .action(async (opts: { actions?: string[] }) => {
+      await runWorker({ actionModules: opts.actions ?? [] });
     });
 
   program
@@ -230,7 +235,7 @@ export function buildProgram(): Command {
       checkSpec(spec); // before connecting: a bad spec is a usage error whether or not Temporal is up
       const started = await withClient((client) => client.start(spec));
       if (opts.json)
-        printJson(started); // exactly taskId, runId, started, checkedAgainst (README, "The longrun CLI")
+        printJson(started); // exactly taskId, runId, started, checkedAgainst (docs/cli-and-client.md)
       else
         process.stdout.write(
           `${started.started ? 'started' : 'already exists'}: ${started.taskId} (run ${started.runId})` +

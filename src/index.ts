@@ -21,6 +21,7 @@ export {
   UnknownTaskError,
 } from './client';
 export type {
+  CheckedAgainst,
   ConnectOptions,
   ListFilter,
   RollbackResult,
@@ -83,5 +84,8 @@ export type { LifecycleState, Transition } from './shared/lifecycle';
 export { WAIT_ACTION } from './shared/spec';
 export type { ItemProgress, TaskProgress } from './shared/progress';
 export { ValidationError } from './shared/validation';
+export type { ValidationIssue } from './shared/validation';
+export { checkSpec } from './shared/spec-check';
+export type { ActionCatalog, PublishedAction } from './shared/action-catalog';
 export type { LongTaskInput, LongTaskResult } from './workflows/long-task';
 export type { PartialResult } from './workflows/messages';

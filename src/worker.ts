@@ -27,8 +27,9 @@ function steps(n: number): string {
 }
 
 /** Runs the worker until a shutdown signal; resolves with the exit code once every step is handed over. */
-export async function runWorker(): Promise<number> {
+export async function runWorker(opts: { actionModules?: string[] } = {}): Promise<number> {
   const config = loadConfig();
+  config.actionModules.push(...(opts.actionModules ?? []));
   try {
     // This entry point handles the signals itself (below), to log, cap the wait and force a second time.
     Runtime.install({ shutdownSignals: [] });

@@ -10,7 +10,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, ApplicationFailureCategory, TemporalFailure } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  ApplicationFailureCategory,
+  CancelledFailure,
+  TemporalFailure,
+} from '@temporalio/common';
 import { safeSegment, type ArtifactStore } from '../runtime/artifact-store';
 import { describeHardware, type HardwareDescription } from '../runtime/hardware';
 import { scrubError } from '../runtime/secrets';
@@ -124,6 +129,11 @@ export function createActivities(deps: ActivityDeps) {
         }
         // Cancellation and failures already typed (by longrun or the action) pass through as they are.
         if (err instanceof TemporalFailure) throw err;
+        // A step stopped (pause, cancel) through `ctx.signal` throws whatever its I/O threw on abort
+        // (an AbortError, say): that is a stop, with the cursor, not a failure of the step.
+        if (Context.current().cancellationSignal.aborted) {
+          throw new CancelledFailure(`step ${request.stepId} stopped`, [ctx.lastHeartbeat()]);
+        }
         if (kindOf(err) === 'resource')
           await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
         throw toStepFailure(err, request.stepId, Context.current().info.attempt);

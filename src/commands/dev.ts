@@ -20,6 +20,10 @@ export interface DevOptions {
   durability?: DurabilityLevel;
   /** Stop everything once the task has finished instead of keeping the Web UI up. */
   exitOnComplete?: boolean;
+  /** Start no demo task: a server and a worker for tasks you start yourself. @default true */
+  demo?: boolean;
+  /** Modules of your own actions, run by the worker besides the built-in ones. */
+  actionModules?: string[];
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -35,6 +39,7 @@ function workflowUrl(uiUrl: string, namespace: string, taskId: string): string {
  */
 export async function runDev(opts: DevOptions = {}): Promise<number> {
   const config = loadConfig();
+  config.actionModules.push(...(opts.actionModules ?? []));
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const taskId = opts.taskId ?? 'demo-codebase-review';
   const root =
@@ -58,7 +63,7 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
 
   let stopRequested = false;
   let wake: () => void = () => undefined;
-  const { worker, connection } = await createLongrunWorker({ config, address });
+  const { worker, connection, actions } = await createLongrunWorker({ config, address });
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopRequested) {
       out(`\n${signal} again: exiting now`);
@@ -83,6 +88,15 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
 
   let exitCode = 0;
   try {
+    if (opts.demo === false) {
+      out(`Worker running the actions ${actions.map((a) => a.name).join(', ')}`);
+      if (server?.uiUrl) out(`Web UI: ${server.uiUrl}`);
+      out(
+        'Start a task from another terminal: longrun start SPEC.json   (Ctrl-C here stops the worker and server)'
+      );
+      while (!stopRequested) await sleep(60_000);
+      return 0;
+    }
     const spec = codebaseReviewSpec({ taskId, root, durability: opts.durability ?? 'high' });
     const started = await client.start(spec);
     out(

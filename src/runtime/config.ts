@@ -93,6 +93,16 @@ const EnvSchema = z.object({
   /** HMAC secret that signs task webhooks (`X-Longrun-Signature`). Unset: webhooks are unsigned. */
   LONGRUN_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
+  /** Comma-separated modules whose exported actions the worker runs besides the built-in ones. */
+  LONGRUN_ACTIONS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((path) => path.trim())
+        .filter((path) => path !== '')
+    ),
   LONGRUN_WEBHOOK_URLS: z
     .string()
     .optional()
@@ -138,6 +148,8 @@ export interface LongrunConfig {
   webhookSecret: string | undefined;
   /** Receive every task's webhook events (LONGRUN_WEBHOOK_URLS). */
   webhookUrls: string[];
+  /** Modules of the user's own actions (`LONGRUN_ACTIONS`, `--actions`). */
+  actionModules: string[];
 }
 
 /** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
@@ -224,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     devUiPort: e.LONGRUN_DEV_UI_PORT,
     webhookSecret: e.LONGRUN_WEBHOOK_SECRET,
     webhookUrls: e.LONGRUN_WEBHOOK_URLS,
+    actionModules: e.LONGRUN_ACTIONS,
   };
 }
 

@@ -6,6 +6,7 @@ import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { datasetActions } from '../activities/agents/dataset';
 import { llmActions } from '../activities/llm';
 import { catalogOf, publishActions, workerIdentity } from './action-publisher';
+import { loadActionModules } from './action-modules';
 import { ArtifactStore } from './artifact-store';
 import { registerSecrets, secretsOf } from './secrets';
 import { configureBreakers } from './circuit-breakers';
@@ -25,7 +26,10 @@ export interface LongrunWorkerOptions {
   address?: string;
   /** An existing connection to reuse (its owner closes it). */
   connection?: NativeConnection;
-  /** Agent actions to register. @default builtinActions, plus `llm.summarize` when LONGRUN_LLM_BASE_URL is set */
+  /**
+   * Agent actions to register. @default builtinActions, plus `llm.summarize` when LONGRUN_LLM_BASE_URL
+   * is set, plus those of `config.actionModules`
+   */
   actions?: AgentAction[];
   /** Extra worker options (identity, tuning, ...). */
   workerOptions?: Partial<WorkerOptions>;
@@ -83,9 +87,12 @@ async function checkNamespace(
  * A worker for longrun tasks: the `longTask` workflow and the `runStep` activity with the given actions.
  * Uses the prebuilt workflow bundle when present (fast start), else bundles `src/workflows`.
  */
-export async function createLongrunWorker(
-  opts: LongrunWorkerOptions
-): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
+export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<{
+  worker: Worker;
+  connection: NativeConnection;
+  ownsConnection: boolean;
+  actions: AgentAction[];
+}> {
   const { config } = opts;
   registerSecrets(secretsOf(config));
   const address = opts.address ?? config.address;
@@ -94,7 +101,11 @@ export async function createLongrunWorker(
   await checkNamespace(connection, config.namespace, address ?? 'the given connection');
   // The process-wide circuits (shared by every task this worker runs) take the configured settings.
   configureBreakers(config.breaker);
-  const actions = opts.actions ?? [...builtinActions, ...(config.llm ? llmActions(config.llm) : [])];
+  const actions = opts.actions ?? [
+    ...builtinActions,
+    ...(config.llm ? llmActions(config.llm) : []),
+    ...(await loadActionModules(config.actionModules)),
+  ];
   const activities = createActivities({
     actions: actionRegistry(actions),
     artifacts: new ArtifactStore(config.artifactDir, {
@@ -113,7 +124,7 @@ export async function createLongrunWorker(
     await ensureSearchAttributes(connection, config.namespace);
   } catch (err) {
     // A managed cluster may not let workers change the namespace; tasks then fail to upsert until an
-    // operator registers the attributes (README, "Operating").
+    // operator registers the attributes (docs/operating.md).
     console.warn(
       `longrun: could not register search attributes: ${err instanceof Error ? err.message : String(err)}`
     );
@@ -149,5 +160,5 @@ export async function createLongrunWorker(
       `longrun: could not publish this worker's actions: ${err instanceof Error ? err.message : String(err)}`
     );
   }
-  return { worker, connection, ownsConnection: !opts.connection };
+  return { worker, connection, ownsConnection: !opts.connection, actions };
 }
