@@ -51,7 +51,8 @@ import {
   LongrunState,
 } from './shared/search-attributes';
 import { z } from 'zod';
-import { type TaskSpec, type TaskSpecInput } from './shared/spec';
+import { TaskIdSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
+import { visibilityQuery, type VisibilityClause } from './shared/visibility-query';
 import { checkSpec } from './shared/spec-check';
 import { isStepHeartbeat } from './shared/step-io';
 import { parseOrThrow, ValidationError } from './shared/validation';
@@ -211,7 +212,10 @@ export interface FailedTask extends TaskSummary {
 }
 
 export const FailedFilterSchema = z.strictObject({
-  agent: z.string().min(1).max(100).optional(),
+  agent: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores')
+    .optional(),
   limit: z.number().int().min(1).max(10_000).optional(),
 });
 export type FailedFilter = z.infer<typeof FailedFilterSchema>;
@@ -538,14 +542,17 @@ export class LongrunClient {
    */
   async list(filter: ListFilter = {}): Promise<TaskSummary[]> {
     const f = parseOrThrow(ListFilterSchema, filter, 'list filter');
-    const clauses = [`WorkflowType = 'longTask'`, `ExecutionStatus != 'ContinuedAsNew'`];
-    if (f.state) clauses.push(`${LongrunState.name} = '${f.state}'`);
-    if (f.agent) clauses.push(`${LongrunAgent.name} = '${f.agent}'`);
-    if (f.running) clauses.push(`ExecutionStatus = 'Running'`);
+    const clauses: VisibilityClause[] = [
+      ['WorkflowType', '=', 'longTask'],
+      ['ExecutionStatus', '!=', 'ContinuedAsNew'],
+    ];
+    if (f.state) clauses.push(['LongrunState', '=', f.state]);
+    if (f.agent) clauses.push(['LongrunAgent', '=', f.agent]);
+    if (f.running) clauses.push(['ExecutionStatus', '=', 'Running']);
     const out: TaskSummary[] = [];
     const limit = f.limit ?? 100;
     for await (const info of this.client.workflow.list({
-      query: clauses.join(' AND '),
+      query: visibilityQuery(clauses),
       pageSize: Math.min(limit, 1000),
     })) {
       out.push(summaryOf(info));
@@ -562,9 +569,12 @@ export class LongrunClient {
     const f = parseOrThrow(FailedFilterSchema, filter, 'failed filter');
     const out: FailedTask[] = [];
     const seen = new Set<string>();
-    const clauses = [`WorkflowType = 'longTask'`, `ExecutionStatus = 'Failed'`];
-    if (f.agent) clauses.push(`${LongrunAgent.name} = '${f.agent}'`);
-    for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+    const clauses: VisibilityClause[] = [
+      ['WorkflowType', '=', 'longTask'],
+      ['ExecutionStatus', '=', 'Failed'],
+    ];
+    if (f.agent) clauses.push(['LongrunAgent', '=', f.agent]);
+    for await (const info of this.client.workflow.list({ query: visibilityQuery(clauses) })) {
       const row = summaryOf(info);
       // Visibility lists every run: only a task's latest run says whether it is still failed.
       if (row.execution !== 'FAILED' || seen.has(row.taskId)) continue;
@@ -652,7 +662,8 @@ export class LongrunClient {
   /** The task's first run and the event id of its first completed workflow task. */
   private async firstRun(taskId: string): Promise<{ runId: string; eventId: number }> {
     let first: { runId: string; startedAt: number } | undefined;
-    for await (const info of this.client.workflow.list({ query: `WorkflowId = '${taskId}'` })) {
+    const query = visibilityQuery([['WorkflowId', '=', parseOrThrow(TaskIdSchema, taskId, 'task id')]]);
+    for await (const info of this.client.workflow.list({ query })) {
       const startedAt = info.startTime.getTime();
       if (!first || startedAt < first.startedAt) first = { runId: info.runId, startedAt };
     }

@@ -138,6 +138,8 @@ describe('pause and resume', () => {
         .executeUpdate(extendUpdate, { args: [payload as never] })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      // Refused for good, not "retryable": the same request meets the same rule.
+      expect((err as WorkflowUpdateFailedError).cause).toMatchObject({ nonRetryable: true });
       return (err as WorkflowUpdateFailedError).cause?.message ?? '';
     };
     expect(await refusal({ by: -300_000 })).toBe('by: must be a positive duration (got -300000)');

@@ -4,7 +4,14 @@
  * request took effect; a signal runs the same check and notes a refusal in the activity log. Temporal's
  * own cancel request takes the cancel path too.
  */
-import { CancellationScope, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { CheckpointRecord } from '../../shared/checkpoints';
 import {
@@ -51,7 +58,8 @@ function control<R, A>(
     setHandler(update, (payload) => apply(run, payload, 'update')(), {
       validator: (payload) => {
         const why = refusal(run, kind, payload);
-        if (why !== null) throw new Error(why);
+        // Not retryable: the same request is refused again until the task's state changes.
+        if (why !== null) throw ApplicationFailure.nonRetryable(why, 'LongrunRequestRefused');
       },
       description,
     });
