@@ -1,5 +1,5 @@
 /**
- * The circuit breaker state machine (seed 002): pure functions over plain JSON state with the time
+ * The circuit breaker state machine (closed, open, half-open): pure functions over plain JSON state with the time
  * passed in, so every transition is unit-tested without waiting. The worker-side registry
  * (`src/runtime/circuit-breakers.ts`) holds one state per external service and the clock.
  *

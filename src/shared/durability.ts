@@ -2,16 +2,16 @@
  * Durability levels: how much work a crash may cost, how fast a dead worker is noticed, how hard a
  * failing step is retried, how often named automatic checkpoints are recorded, how early a task
  * continues as new and whether artifacts are backed up. One table, used by the workflow and published
- * in the README. Intervals are in milliseconds.
+ * in docs/concepts.md. Intervals are in milliseconds.
  */
 export const DURABILITY_LEVELS = ['basic', 'standard', 'high'] as const;
 export type DurabilityLevel = (typeof DURABILITY_LEVELS)[number];
 
-/** `small`: a machine with fewer than 4 cores or less than 8 GiB of memory (seed 000's "NUC"). */
+/** `small`: a machine with fewer than 4 cores or less than 8 GiB of memory (a NUC-class box). */
 export const HARDWARE_PROFILES = ['small', 'standard'] as const;
 export type HardwareProfile = (typeof HARDWARE_PROFILES)[number];
 
-/** On a small machine every interval is 50% longer (seed 000). */
+/** On a small machine every interval is 50% longer (slower disks and fewer cores take longer to notice and recover). */
 export const SMALL_MACHINE_FACTOR = 1.5;
 
 export interface RetryPolicySpec {

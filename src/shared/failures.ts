@@ -1,6 +1,6 @@
 /**
- * Failure classification and recovery decisions (seed 000 failure types, seed 001 strategies,
- * seed 004 retry_on): pure functions, shared by the step activity (which classifies what an action
+ * Failure classification and recovery decisions (transient, resource, critical and permanent
+ * failures; retry, skip, roll back or stop; which errors to retry): pure functions, shared by the step activity (which classifies what an action
  * threw) and the workflow (which decides what to do once a step has failed for good).
  */
 

@@ -1,5 +1,5 @@
 /**
- * Task lifecycle (seed 001): the states, the valid transitions between them, and a record of where a
+ * Task lifecycle: the states, the valid transitions between them, and a record of where a
  * task has been, with total and active (paused time excluded) durations. Pure; the workflow calls it.
  */
 export const LIFECYCLE_STATES = [

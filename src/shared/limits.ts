@@ -1,12 +1,12 @@
 /**
- * Time limits of a task as policies (seed 001's duration categories pick the defaults; a spec may set
+ * Time limits of a task as policies (the expected duration's category, short to indefinite, picks the defaults; a spec may set
  * any limit up to a year and say what happens when one is reached), the working-time clocks of
  * phases, the warnings at 75%, and idle detection. Pure functions of times the workflow keeps; the
  * workflow sets one timer for the next moment any of them is due.
  */
 import type { TaskSpec } from './spec';
 
-/** How long a task is expected to run (seed 001), or `indefinite`: until it is cancelled (seed 004). */
+/** How long a task is expected to run, or `indefinite`: until it is cancelled (continuous monitoring). */
 export const DURATION_CATEGORIES = ['short', 'medium', 'long', 'extended', 'indefinite'] as const;
 export type DurationCategory = (typeof DURATION_CATEGORIES)[number];
 
@@ -32,7 +32,7 @@ export interface CategoryDefaults {
   onLimit: LimitPolicy;
 }
 
-/** Defaults by category; the README publishes this table. */
+/** Defaults by category; docs/spec.md publishes this table. */
 export const CATEGORY_DEFAULTS: Readonly<Record<DurationCategory, CategoryDefaults>> = {
   short: { expected: 'under a minute', taskMs: 10 * MIN, phaseMs: 10 * MIN, onLimit: 'stop' },
   medium: { expected: '1 to 10 minutes', taskMs: HOUR, phaseMs: 30 * MIN, onLimit: 'stop' },

@@ -1,5 +1,5 @@
 /**
- * Task notifications sent as webhooks (seed 004, "Webhook callbacks for task events"): the event
+ * Task notifications sent as webhooks (callbacks to other services on task events): the event
  * types, the payload, the delivery an activity sends, a target's configuration and the retry
  * schedule. Pure: imported by workflow code.
  *

@@ -2,18 +2,10 @@
  * Seeded generators of hostile input: mutated task specs, junk payloads, CLI argument lists and
  * environments. Every case is reproducible from its seed (`FUZZ_SEED`), printed when a case fails.
  */
+import { seededRandom } from './chaos-ledger';
 
-/** mulberry32: a small, fast, seedable PRNG (the same sequence for the same seed on every machine). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The chaos test's seeded PRNG: the same sequence for the same seed on every machine. */
+export const rng = seededRandom;
 
 export type Rand = () => number;
 export const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)] as T;

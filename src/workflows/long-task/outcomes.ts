@@ -1,7 +1,7 @@
 /**
  * What each unit's outcome does to the task: a completed step is done (and may owe a milestone, phase
- * or automatic checkpoint), a stopped one keeps its cursor, a failed one gets seed 001's strategy (skip,
- * roll back, fail). Applied in the order the outcomes arrived.
+ * or automatic checkpoint), a stopped one keeps its cursor, a failed one gets its strategy (skip a
+ * non-critical step, roll back once after a critical failure, else fail). Applied in the order the outcomes arrived.
  */
 import { formatDuration } from '../../shared/duration';
 import {
@@ -149,7 +149,7 @@ function interrupted(
   );
 }
 
-/** A unit's attempts are behind it: skip it, roll back to a checkpoint, or stop the task (seed 001). */
+/** A unit's attempts are behind it: skip it, roll back to a checkpoint, or stop the task. */
 function failed(
   run: TaskRun,
   unit: RunningUnit,
