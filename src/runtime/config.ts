@@ -12,6 +12,17 @@ const flag = z
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
 
+/** "a, b,,c" as ["a", "b", "c"]; unset is []. */
+const commaList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+  );
+
 /** Environment variables longrun reads; the Temporal ones use the same names as the Temporal CLI. */
 const EnvSchema = z.object({
   /** host:port of an existing Temporal frontend. Unset: `longrun dev` starts a local dev server. */
@@ -92,27 +103,10 @@ const EnvSchema = z.object({
   LONGRUN_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   /** HMAC secret that signs task webhooks (`X-Longrun-Signature`). Unset: webhooks are unsigned. */
   LONGRUN_WEBHOOK_SECRET: z.string().min(1).optional(),
-  /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
   /** Comma-separated modules whose exported actions the worker runs besides the built-in ones. */
-  LONGRUN_ACTIONS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((path) => path.trim())
-        .filter((path) => path !== '')
-    ),
-  LONGRUN_WEBHOOK_URLS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((url) => url.trim())
-        .filter((url) => url !== '')
-    )
-    .pipe(z.array(WebhookUrlSchema)),
+  LONGRUN_ACTIONS: commaList,
+  /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
+  LONGRUN_WEBHOOK_URLS: commaList.pipe(z.array(WebhookUrlSchema)),
 });
 
 export interface TlsSettings {
