@@ -2,7 +2,8 @@
  * The `longrun` command line, a thin layer over the typed client.
  * Exit codes: 0 ok, 1 failure (e.g. Temporal unreachable), 2 bad arguments or input, 3 unknown task or
  * checkpoint, 4 request refused by the task (e.g. resume a running task), 5 the task failed (`watch`,
- * `result`), 6 the task was cancelled (`watch`, `result`).
+ * `result`), 6 the task was cancelled (`watch`, `result`), 7 the task ended at a limit with partial
+ * results (`watch`, `result`).
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
@@ -94,6 +95,7 @@ function statusText(taskId: string, execution: string, p: TaskProgress | null): 
 /** Exit code for a task that has ended: by its longrun state, else its Temporal status. */
 function exitFor(execution: string, state: string | undefined): number {
   if (state === 'cancelled' || execution === 'CANCELLED') return EXIT.taskCancelled;
+  if (state === 'partial') return EXIT.partial; // as `result` says it
   if (execution === 'COMPLETED') return EXIT.ok;
   return EXIT.taskFailed;
 }
@@ -301,7 +303,7 @@ export function buildProgram(): Command {
 
   program
     .command('watch <taskId>')
-    .description('follow a task live until it ends (exit 0 completed, 5 failed, 6 cancelled)')
+    .description('follow a task live until it ends (exit 0 completed, 5 failed, 6 cancelled, 7 partial)')
     .option('--interval <ms>', 'how often to ask, ms', (v) => parsePositiveInt(v, '--interval'), 1000)
     .option('--json', 'print one JSON progress object per line')
     .action(async (taskId: string, opts: { interval: number; json?: boolean }) => {
@@ -325,9 +327,11 @@ export function buildProgram(): Command {
         }
         liveBar?.stop();
         const { execution } = await client.status(taskId);
+        // A task that stopped at a limit completes with its lifecycle "completed"; its result says partial.
+        const state = execution === 'COMPLETED' ? (await client.result(taskId)).state : last?.state;
         if (!opts.json)
-          process.stdout.write(`${taskId} ended: ${last?.state ?? '?'} (Temporal status ${execution})\n`);
-        return exitFor(execution, last?.state);
+          process.stdout.write(`${taskId} ended: ${state ?? '?'} (Temporal status ${execution})\n`);
+        return exitFor(execution, state);
       });
     });
 

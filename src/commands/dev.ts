@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { LongrunClient } from '../client';
 import { ArtifactStore } from '../runtime/artifact-store';
@@ -47,8 +47,10 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
 
   let server: DevServer | undefined;
   let address = config.address;
+  let temporal = 'temporal'; // the Temporal CLI, as a hint the user can paste
   if (!address) {
     const cliPath = temporalCliPath();
+    temporal = cliPath;
     out(`Starting the Temporal dev server (database ${join(config.dataDir, 'temporal.db')}) ...`);
     server = await startDevServer({
       cliPath,
@@ -87,6 +89,7 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
     });
 
   let exitCode = 0;
+  let taskEnded = false;
   try {
     if (opts.demo === false) {
       out(`Worker running the actions ${actions.map((a) => a.name).join(', ')}`);
@@ -105,7 +108,10 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
         : `Continuing task ${taskId} (run ${started.runId}): it already exists`
     );
     if (server?.uiUrl) out(`Web UI: ${workflowUrl(server.uiUrl, config.namespace, taskId)}`);
-    out(`Progress from the Temporal CLI: temporal workflow query --type progress --workflow-id ${taskId}`);
+    out(
+      `Progress: node ${relative(process.cwd(), join(PACKAGE_ROOT, 'bin', 'longrun.js'))} status ${taskId}   ` +
+        `(or the Temporal CLI: ${temporal} workflow query --address ${address} --type progress --workflow-id ${taskId})`
+    );
 
     const tty = process.stdout.isTTY;
     let lastLine = '';
@@ -127,6 +133,7 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
       await sleep(500);
     }
     if (tty) out('');
+    taskEnded = execution !== 'RUNNING';
     if (!stopRequested) {
       if (execution === 'COMPLETED') {
         const result = await client.result(taskId);
@@ -165,7 +172,11 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
     await connection.close();
     if (server) {
       await server.stop();
-      out('Temporal dev server stopped. Run the same command again to continue.');
+      out(
+        taskEnded
+          ? 'Temporal dev server stopped.'
+          : 'Temporal dev server stopped. Run the same command again to continue.'
+      );
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

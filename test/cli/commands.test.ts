@@ -200,6 +200,15 @@ describe('longrun CLI', () => {
     );
   });
 
+  it('exits 7 from watch and from result for a task that stopped at its time limit with partial results', async () => {
+    const spec = specFile('partial', { ...slowTask('cli-partial', 2_000, 20), timeouts: { task: '3s' } });
+    expect((await longrun('start', spec)).code).toBe(0);
+    const watch = await longrun('watch', 'cli-partial', '--interval', '200');
+    expect(watch.code).toBe(7);
+    expect(watch.stdout).toMatch(/cli-partial ended: partial/);
+    expect((await longrun('result', 'cli-partial')).code).toBe(7);
+  });
+
   it('draws a live progress bar on a terminal (watch under a pseudo-terminal)', async () => {
     await longrun('start', specFile('tty', slowTask('cli-tty', 100, 20)));
     // `script` (util-linux) gives the CLI a pseudo-terminal, so cli-progress redraws one line in place.

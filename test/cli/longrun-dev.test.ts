@@ -101,6 +101,16 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
     const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(ui.status).toBe(200);
 
+    // Both progress commands it prints run as printed (from the folder it was started in).
+    const hint = /^Progress: node (\S+) status (\S+)\s+\(or the Temporal CLI: (.+)\)$/m.exec(devOutput);
+    expect(hint).not.toBeNull();
+    const [, bin, id, temporalLine] = hint as unknown as [string, string, string, string];
+    expect(spawnSync(process.execPath, [bin, 'status', id], { env, encoding: 'utf8' }).status).toBe(0);
+    const [exe, ...args] = temporalLine.split(' ');
+    const printed = spawnSync(exe as string, [...args, '--output', 'json'], { encoding: 'utf8' });
+    expect(printed.status).toBe(0);
+    expect(printed.stdout).toContain('"state"');
+
     const text = longrun(['status', TASK_ID]);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(

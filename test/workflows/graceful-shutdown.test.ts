@@ -208,7 +208,9 @@ describe('graceful shutdown of a real worker process', () => {
       expect(row.redone).toBe(0);
       expect(row.analyzed).toBe(FILES);
       expect(row.signalToFirstItemOnB).toBeLessThan(HEARTBEAT_TIMEOUT_MS / 3);
-      expect(row.workflowTaskTimeouts).toBe(0);
+      // At most one workflow task may time out: one the server put on A's sticky queue in the instant
+      // A stopped polling waits out the sticky timeout (3 s) once, then goes to B (seen once in CI).
+      expect(row.workflowTaskTimeouts).toBeLessThanOrEqual(1);
     }
   });
 
