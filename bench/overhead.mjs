@@ -180,8 +180,8 @@ if (values.variant) {
 }
 
 // Orchestrator: one dev server, then each variant in a child process, then the table.
-const { temporalCliPath } = require('../dist/runtime/temporal-cli.js');
-const { startDevServer } = require('../dist/runtime/dev-server.js');
+const { temporalCliPath } = require('../dist/dev/temporal-cli.js');
+const { startDevServer } = require('../dist/dev/server.js');
 const dir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
 const rounds = calibrate(itemMs);
 const server = await startDevServer({

@@ -134,8 +134,8 @@ async function pool(items, concurrency, fn) {
 async function orchestrate() {
   const longrun = require('../dist/index.js');
   const { progressQuery } = require('../dist/workflows/messages.js');
-  const { temporalCliPath } = require('../dist/runtime/temporal-cli.js');
-  const { startDevServer } = require('../dist/runtime/dev-server.js');
+  const { temporalCliPath } = require('../dist/dev/temporal-cli.js');
+  const { startDevServer } = require('../dist/dev/server.js');
   const dir = mkdtempSync(join(tmpdir(), 'longrun-bench-progress-'));
   const server = await startDevServer({
     cliPath: temporalCliPath({ quiet: true }),

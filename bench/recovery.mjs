@@ -46,7 +46,7 @@ const { values } = parseArgs({
 });
 
 if (values.worker) {
-  // Worker process: the longrun worker (same factory and options as `dist/worker.js`) with one action.
+  // Worker process: the longrun worker (same factory and options as `dist/worker/main.js`) with one action.
   const longrun = require('../dist/index.js');
   const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
   const { z } = require('zod');
@@ -77,8 +77,8 @@ const items = Number(values.items);
 const killAt = Math.floor(items * Number(values['kill-at']));
 const levels = values.levels.split(',');
 const size = calibrate(Number(values['item-ms']));
-const { temporalCliPath } = require('../dist/runtime/temporal-cli.js');
-const { startDevServer } = require('../dist/runtime/dev-server.js');
+const { temporalCliPath } = require('../dist/dev/temporal-cli.js');
+const { startDevServer } = require('../dist/dev/server.js');
 const { LongrunClient, loadConfig } = require('../dist/index.js');
 const cliPath = temporalCliPath({ quiet: true });
 const dir = mkdtempSync(join(tmpdir(), 'longrun-bench-recovery-'));

@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import { Format, Presets, SingleBar } from 'cli-progress';
 import { WorkflowFailedError } from '@temporalio/client';
 import { LongrunClient, TaskRequestRejectedError, UnknownCheckpointError, UnknownTaskError } from './client';
-import { runDev } from './commands/dev';
+import { runDev } from './dev/command';
 import { formatActivity } from './shared/activity-log';
 import { DURABILITY_LEVELS, type DurabilityLevel } from './shared/durability';
 import { LIFECYCLE_STATES } from './shared/lifecycle';
@@ -20,8 +20,8 @@ import { checkSpec } from './shared/spec-check';
 import { TaskIdSchema } from './shared/spec';
 import { CONTROL_SCHEMAS, type ControlKind } from './shared/control';
 import { formatDuration } from './shared/duration';
-import { runWorker } from './worker';
-import { printHealth } from './runtime/health';
+import { runWorker } from './worker/main';
+import { printHealth } from './worker/health';
 
 export const EXIT = {
   ok: 0,

@@ -24,7 +24,7 @@ import {
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { connectionOptions, loadConfig, type LongrunConfig } from './runtime/config';
+import { connectionOptions, loadClientConfig, type ClientConfig } from './runtime/config';
 import {
   mergeHeartbeats,
   progressAt,
@@ -271,8 +271,8 @@ export interface WatchOptions {
 export type TaskResult = LongTaskResult;
 
 export interface ConnectOptions {
-  /** Settings; default: `loadConfig()` from the environment. */
-  config?: LongrunConfig;
+  /** Settings; default: `loadClientConfig()` from the environment (a worker's `LongrunConfig` fits too). */
+  config?: ClientConfig;
   /** Frontend address; default `config.address`, else the embedded dev server's 127.0.0.1:<LONGRUN_DEV_PORT>. */
   address?: string;
   /** How long to wait for the server, in ms. @default 5000 */
@@ -294,7 +294,7 @@ export class LongrunClient {
   ) {}
 
   static async connect(opts: ConnectOptions = {}): Promise<LongrunClient> {
-    const config = opts.config ?? loadConfig();
+    const config = opts.config ?? loadClientConfig();
     const address = opts.address ?? config.address ?? `127.0.0.1:${config.devPort}`;
     let connection: Connection;
     try {

@@ -49,20 +49,20 @@ export { verifyWebhook } from './runtime/webhook-signing';
 export type { VerifyWebhookOptions, WebhookVerification } from './runtime/webhook-signing';
 export { WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, WebhookEventSchema } from './shared/webhooks';
 export type { WebhookEvent, WebhookEventType } from './shared/webhooks';
-export { createLongrunWorker, builtinActions } from './runtime/worker-factory';
+export { createLongrunWorker, builtinActions } from './worker/factory';
 export {
   BreakerRegistry,
   CircuitOpenError,
   breakerFor,
   breakerStates,
   configureBreakers,
-} from './runtime/circuit-breakers';
-export type { BreakerStatus } from './runtime/circuit-breakers';
+} from './activities/circuit-breakers';
+export type { BreakerStatus } from './activities/circuit-breakers';
 export type { BreakerSettings, BreakerStateName } from './shared/circuit-breaker';
 export { LlmClient, llmActions } from './activities/llm';
 export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './activities/llm';
-export { healthReport, startHealthServer } from './runtime/health';
-export type { HealthReport, HealthServer, HealthStatus } from './runtime/health';
+export { healthReport, startHealthServer } from './worker/health';
+export type { HealthReport, HealthServer, HealthStatus } from './worker/health';
 export { ArtifactStore, ArtifactCorruptError } from './runtime/artifact-store';
 export type { Artifacts } from './runtime/artifact-store';
 export {

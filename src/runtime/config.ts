@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { formatPath, ValidationError } from '../shared/validation';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
 import { WebhookUrlSchema } from '../shared/webhooks';
-import type { LlmSettings } from '../activities/llm/client';
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from '../shared/circuit-breaker';
 
 const flag = z
@@ -23,8 +22,11 @@ const commaList = z
       .filter((item) => item !== '')
   );
 
-/** Environment variables longrun reads; the Temporal ones use the same names as the Temporal CLI. */
-const EnvSchema = z.object({
+/**
+ * Environment variables a client reads (a service that only starts and steers tasks); the Temporal
+ * ones use the same names as the Temporal CLI.
+ */
+const ClientEnvSchema = z.object({
   /** host:port of an existing Temporal frontend. Unset: `longrun dev` starts a local dev server. */
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   /** @default "default" */
@@ -37,6 +39,14 @@ const EnvSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   /** @default "longrun" */
   LONGRUN_TASK_QUEUE: z.string().min(1).default('longrun'),
+  /** gRPC port of the local dev server (the client's address when TEMPORAL_ADDRESS is unset). @default 7233 */
+  LONGRUN_DEV_PORT: port.default(7233),
+  /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
+  LONGRUN_WEBHOOK_URLS: commaList.pipe(z.array(WebhookUrlSchema)),
+});
+
+/** Everything a worker and `longrun dev` read besides the client's variables. */
+const WorkerEnvSchema = ClientEnvSchema.extend({
   /** Dev-server database, artifacts, scratch files and reports. @default "./.longrun" */
   LONGRUN_DATA_DIR: z.string().min(1).optional(),
   /** @default "<data dir>/artifacts" */
@@ -71,8 +81,6 @@ const EnvSchema = z.object({
    * @default 10000
    */
   LONGRUN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
-  /** gRPC port of the local dev server. @default 7233 */
-  LONGRUN_DEV_PORT: port.default(7233),
   /** Web UI port of the local dev server. @default 8233 */
   LONGRUN_DEV_UI_PORT: port.default(8233),
   /** Consecutive failures of an external service (LLM) that open its circuit breaker. @default 5 */
@@ -105,8 +113,6 @@ const EnvSchema = z.object({
   LONGRUN_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Comma-separated modules whose exported actions the worker runs besides the built-in ones. */
   LONGRUN_ACTIONS: commaList,
-  /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
-  LONGRUN_WEBHOOK_URLS: commaList.pipe(z.array(WebhookUrlSchema)),
 });
 
 export interface TlsSettings {
@@ -116,17 +122,36 @@ export interface TlsSettings {
   serverName?: string;
 }
 
-export interface LongrunConfig {
-  /** Undefined means "embedded": start a local dev server. */
+/** The settings of a client: where the Temporal frontend is and how to reach it. */
+export interface ClientConfig {
+  /** Undefined means "embedded": the local dev server on `devPort`. */
   address: string | undefined;
   namespace: string;
   taskQueue: string;
   apiKey: string | undefined;
   tls: TlsSettings | false;
+  devPort: number;
+  /** Receive every task's webhook events (LONGRUN_WEBHOOK_URLS). */
+  webhookUrls: string[];
+}
+
+/** The settings of an OpenAI-compatible API (LONGRUN_LLM_*). */
+export interface LlmSettings {
+  /** Base URL of the API, up to and including the version segment, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>`; unset for local servers that need none. */
+  apiKey?: string | undefined;
+  /** Model name sent with every request, e.g. `gpt-4o-mini`. */
+  model: string;
+  /** Limit of one HTTP call, ms. @default 60000 */
+  timeoutMs: number;
+}
+
+/** The settings of a worker and of `longrun dev`: the client's and the worker's own. */
+export interface LongrunConfig extends ClientConfig {
   dataDir: string;
   artifactDir: string;
   artifactBackupDir: string;
-  devPort: number;
   devUiPort: number;
   maxCheckpointIntervalMs: number;
   progressReportMs: number;
@@ -140,13 +165,10 @@ export interface LongrunConfig {
   shutdownGraceMs: number;
   /** Signs webhooks when set; never logged. */
   webhookSecret: string | undefined;
-  /** Receive every task's webhook events (LONGRUN_WEBHOOK_URLS). */
-  webhookUrls: string[];
   /** Modules of the user's own actions (`LONGRUN_ACTIONS`, `--actions`). */
   actionModules: string[];
 }
 
-/** Reads and validates longrun's settings; an invalid value throws an error naming the variable. */
 /** Variables whose values are never printed, not even in an error about them. */
 export const SECRET_VARIABLES = [
   'TEMPORAL_API_KEY',
@@ -160,11 +182,11 @@ function shownValue(name: string, value: string | undefined): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LongrunConfig {
+function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   const picked = Object.fromEntries(
-    Object.keys(EnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
+    Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
   );
-  const parsed = EnvSchema.safeParse(picked);
+  const parsed = schema.safeParse(picked);
   if (!parsed.success) {
     throw new ValidationError(
       'environment',
@@ -177,20 +199,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       })
     );
   }
-  const e = parsed.data;
+  const e = parsed.data as z.output<typeof ClientEnvSchema>;
   if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
     throw new ValidationError('environment', [
       { path: 'TEMPORAL_TLS_CERT', rule: 'must be set together with TEMPORAL_TLS_KEY' },
     ]);
   }
-  if (e.LONGRUN_LLM_BASE_URL && !e.LONGRUN_LLM_MODEL) {
-    throw new ValidationError('environment', [
-      { path: 'LONGRUN_LLM_MODEL=(unset)', rule: 'must be set when LONGRUN_LLM_BASE_URL is' },
-    ]);
-  }
+  return parsed.data;
+}
+
+function clientConfigOf(e: z.output<typeof ClientEnvSchema>): ClientConfig {
   const tlsWanted = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY);
-  const dataDir = resolve(cwd, e.LONGRUN_DATA_DIR ?? '.longrun');
-  const artifactDir = resolve(cwd, e.LONGRUN_ARTIFACT_DIR ?? resolve(dataDir, 'artifacts'));
   return {
     address: e.TEMPORAL_ADDRESS,
     namespace: e.TEMPORAL_NAMESPACE,
@@ -204,10 +223,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
           serverName: e.TEMPORAL_TLS_SERVER_NAME,
         }
       : false,
+    devPort: e.LONGRUN_DEV_PORT,
+    webhookUrls: e.LONGRUN_WEBHOOK_URLS,
+  };
+}
+
+/**
+ * Reads and validates a client's settings only, so a worker-side variable (say, LONGRUN_LLM_BASE_URL
+ * without a model) never stops a service from connecting. An invalid value names the variable.
+ */
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  return clientConfigOf(parseEnv(ClientEnvSchema, env));
+}
+
+/** Reads and validates a worker's settings; an invalid value throws an error naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LongrunConfig {
+  const e = parseEnv(WorkerEnvSchema, env);
+  if (e.LONGRUN_LLM_BASE_URL && !e.LONGRUN_LLM_MODEL) {
+    throw new ValidationError('environment', [
+      { path: 'LONGRUN_LLM_MODEL=(unset)', rule: 'must be set when LONGRUN_LLM_BASE_URL is' },
+    ]);
+  }
+  const dataDir = resolve(cwd, e.LONGRUN_DATA_DIR ?? '.longrun');
+  const artifactDir = resolve(cwd, e.LONGRUN_ARTIFACT_DIR ?? resolve(dataDir, 'artifacts'));
+  return {
+    ...clientConfigOf(e),
     dataDir,
     artifactDir,
     artifactBackupDir: resolve(cwd, e.LONGRUN_ARTIFACT_BACKUP_DIR ?? `${artifactDir}-backup`),
-    devPort: e.LONGRUN_DEV_PORT,
     maxCheckpointIntervalMs: e.LONGRUN_MAX_CHECKPOINT_INTERVAL_MS,
     progressReportMs: e.LONGRUN_PROGRESS_REPORT_MS,
     breaker: {
@@ -229,13 +272,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownGraceMs: e.LONGRUN_SHUTDOWN_GRACE_MS,
     devUiPort: e.LONGRUN_DEV_UI_PORT,
     webhookSecret: e.LONGRUN_WEBHOOK_SECRET,
-    webhookUrls: e.LONGRUN_WEBHOOK_URLS,
     actionModules: e.LONGRUN_ACTIONS,
   };
 }
 
 /** Connection options shared by `Connection.connect` (client) and `NativeConnection.connect` (worker). */
-export function connectionOptions(config: LongrunConfig, address: string) {
+export function connectionOptions(config: Pick<ClientConfig, 'apiKey' | 'tls'>, address: string) {
   const tls = config.tls;
   return {
     address,

@@ -1,7 +1,7 @@
 /**
  * The circuit breaker state machine (closed, open, half-open): pure functions over plain JSON state with the time
  * passed in, so every transition is unit-tested without waiting. The worker-side registry
- * (`src/runtime/circuit-breakers.ts`) holds one state per external service and the clock.
+ * (`src/activities/circuit-breakers.ts`) holds one state per external service and the clock.
  *
  * - closed: calls pass; `failureThreshold` consecutive failures open the circuit;
  * - open: calls fail fast until `recoveryTimeoutMs` has passed since it opened;

@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { actionRegistry, createActivities, PermanentError, TransientError } from '../../src/activities';
 import { LlmClient, summarizeAction, type SummaryEntry } from '../../src/activities/llm';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
-import { BreakerRegistry, CircuitOpenError } from '../../src/runtime/circuit-breakers';
+import { BreakerRegistry, CircuitOpenError } from '../../src/activities/circuit-breakers';
 import type { ArtifactRef, StepHeartbeat } from '../../src/shared/step-io';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm';
 

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import type { HealthReport } from '../../src/runtime/health';
+import type { HealthReport } from '../../src/worker/health';
 import { freePort } from '../support/ports';
 import { useServerAndWorkers } from '../support/temporal';
 import { waitFor } from '../support/worker-process';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { LongrunClient } from '../../src/client';
-import { startDevServer, type DevServer } from '../../src/runtime/dev-server';
+import { startDevServer, type DevServer } from '../../src/dev/server';
 import { isStepHeartbeat } from '../../src/shared/step-io';
 import { spawnWorker, type WorkerProcess } from './worker-process';
 
@@ -15,7 +15,7 @@ export interface ChaosClusterOptions {
 }
 
 /**
- * A Temporal dev server on a SQLite file and longrun worker processes (`dist/worker.js`), each a real
+ * A Temporal dev server on a SQLite file and longrun worker processes (`dist/worker/main.js`), each a real
  * OS process that can be SIGKILLed and started again: the server on the same database file and port.
  */
 export class ChaosCluster {

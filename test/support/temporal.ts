@@ -22,7 +22,7 @@ import {
 } from '@temporalio/worker';
 import { actionRegistry, createActivities, type AgentAction } from '../../src/activities';
 import { LongrunClient } from '../../src/client';
-import { catalogOf, publishActions } from '../../src/runtime/action-publisher';
+import { catalogOf, publishActions } from '../../src/worker/action-publisher';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';

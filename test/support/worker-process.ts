@@ -11,9 +11,9 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts the built worker (`node dist/worker.js`) as a real OS process with the given environment. */
+/** Starts the built worker (`node dist/worker/main.js`) as a real OS process with the given environment. */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'worker.js')], {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'worker', 'main.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,5 @@
-import { catalogOf } from '../../src/runtime/action-publisher';
-import { builtinActions } from '../../src/runtime/worker-factory';
+import { catalogOf } from '../../src/worker/action-publisher';
+import { builtinActions } from '../../src/worker/factory';
 import { addCatalog, catalogIssues, MAX_CATALOG_VERSIONS } from '../../src/shared/action-catalog';
 import { codebaseReviewSpec } from '../../src/shared/plans';
 import { TaskSpecSchema, type TaskSpecInput } from '../../src/shared/spec';

@@ -3,7 +3,7 @@
  * injected clock: every transition, fail-fast delays, the single half-open trial, what counts.
  */
 import { PermanentError, TransientError } from '../../src/activities/errors';
-import { BreakerRegistry, breakerOutcomeOf, CircuitOpenError } from '../../src/runtime/circuit-breakers';
+import { BreakerRegistry, breakerOutcomeOf, CircuitOpenError } from '../../src/activities/circuit-breakers';
 import {
   admitCall,
   breakerAt,

@@ -10,14 +10,14 @@ import { PassThrough } from 'node:stream';
 import type { AgentAction } from '../../src/activities';
 import { llmActions, type SummaryEntry } from '../../src/activities/llm';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
-import { breakerFor, configureBreakers } from '../../src/runtime/circuit-breakers';
+import { breakerFor, configureBreakers } from '../../src/activities/circuit-breakers';
 import {
   healthReport,
   printHealth,
   startHealthServer,
   type HealthReport,
   type HealthServer,
-} from '../../src/runtime/health';
+} from '../../src/worker/health';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import type { ArtifactRef } from '../../src/shared/step-io';
 import { failuresQuery } from '../../src/workflows/messages';

@@ -5,7 +5,7 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { emptyAggregates, foldLine, type Aggregates } from '../../src/activities/agents/dataset';
 import { LongrunClient } from '../../src/client';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
-import { builtinActions } from '../../src/runtime/worker-factory';
+import { builtinActions } from '../../src/worker/factory';
 import { datasetSpec } from '../../src/shared/plans';
 import { isStepHeartbeat, type ArtifactRef } from '../../src/shared/step-io';
 import { inProcessWorker, useServerAndWorkers } from '../support/temporal';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { LongrunClient, TaskRequestRejectedError, UnknownCheckpointError } from '../../src/client';
-import { builtinActions } from '../../src/runtime/worker-factory';
+import { builtinActions } from '../../src/worker/factory';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { ValidationError } from '../../src/shared/validation';
 import { testActions } from '../support/test-actions';

@@ -11,21 +11,13 @@
  * ```
  */
 import { z } from 'zod';
-import { BreakerRegistry, processBreakers } from '../../runtime/circuit-breakers';
+import { BreakerRegistry, processBreakers } from '../circuit-breakers';
 import { retryAfterMs } from '../../shared/failures';
 import { PermanentError, TransientError } from '../errors';
+import type { LlmSettings } from '../../runtime/config';
 
 /** Where and how to reach the LLM (env `LONGRUN_LLM_*`). */
-export interface LlmSettings {
-  /** Base URL of the API, up to and including the version segment, e.g. `https://api.openai.com/v1`. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>`; unset for local servers that need none. */
-  apiKey?: string | undefined;
-  /** Model name sent with every request, e.g. `gpt-4o-mini`. */
-  model: string;
-  /** Limit of one HTTP call, ms. @default 60000 */
-  timeoutMs: number;
-}
+export type { LlmSettings };
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

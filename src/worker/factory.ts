@@ -7,12 +7,12 @@ import { datasetActions } from '../activities/agents/dataset';
 import { llmActions } from '../activities/llm';
 import { catalogOf, publishActions, workerIdentity } from './action-publisher';
 import { loadActionModules } from './action-modules';
-import { ArtifactStore } from './artifact-store';
-import { registerSecrets, secretsOf } from './secrets';
-import { configureBreakers } from './circuit-breakers';
-import { connectionOptions, type LongrunConfig } from './config';
-import { ensureSearchAttributes } from './dev-server';
-import { describeHardware } from './hardware';
+import { ArtifactStore } from '../runtime/artifact-store';
+import { registerSecrets, secretsOf } from '../runtime/secrets';
+import { configureBreakers } from '../activities/circuit-breakers';
+import { connectionOptions, type LongrunConfig } from '../runtime/config';
+import { ensureSearchAttributes } from '../runtime/namespace';
+import { describeHardware } from '../runtime/hardware';
 
 /** Every agent action this package ships. */
 export const builtinActions: AgentAction[] = [...codebaseReviewActions, ...datasetActions];

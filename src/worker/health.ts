@@ -16,8 +16,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ValidationError } from '../shared/validation';
-import { breakerStates, type BreakerStatus } from './circuit-breakers';
-import { loadConfig } from './config';
+import { breakerStates, type BreakerStatus } from '../activities/circuit-breakers';
+import { loadConfig } from '../runtime/config';
 
 export const HEALTH_STATUSES = ['ok', 'degraded', 'unavailable'] as const;
 /** ok: running, every circuit closed; degraded: running with an open circuit; unavailable: not polling. */

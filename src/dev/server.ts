@@ -3,8 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import type { SearchAttributeType } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import { ensureSearchAttributes } from '../runtime/namespace';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 export interface DevServerOptions {
@@ -38,16 +37,6 @@ export interface DevServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  TEXT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
-
 function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolvePromise) => {
     const socket = createConnection({ host, port });
@@ -76,27 +65,6 @@ function stopStaleServer(pidFile: string, dbFile: string): void {
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
   const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
   if (cmdline.includes('start-dev') && cmdline.includes(dbFile)) process.kill(pid, 'SIGKILL');
-}
-
-/**
- * Registers longrun's search attributes in a namespace, adding only the missing ones: the dev server's
- * `--search-attribute` flag applies only when a database is first created.
- */
-export async function ensureSearchAttributes(
-  connection: Pick<Connection, 'operatorService'>,
-  namespace: string
-): Promise<string[]> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = LONGRUN_SEARCH_ATTRIBUTES.filter((key) => !(customAttributes ?? {})[key.name]);
-  if (missing.length > 0) {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(
-        missing.map((key) => [key.name, SEARCH_ATTRIBUTE_TYPES[key.type]])
-      ),
-    });
-  }
-  return missing.map((key) => key.name);
 }
 
 async function waitForServer(

@@ -1,5 +1,5 @@
 /**
- * Worker entry point: `node dist/worker.js` (or `longrun worker`). Connects to TEMPORAL_ADDRESS
+ * Worker entry point: `node dist/worker/main.js` (or `longrun worker`). Connects to TEMPORAL_ADDRESS
  * (default 127.0.0.1:7233) and runs longrun tasks until SIGINT/SIGTERM.
  *
  * Graceful shutdown: the first SIGTERM or SIGINT (or SIGQUIT, SIGUSR2) stops polling and stops every
@@ -11,10 +11,10 @@
 
 import { constants } from 'node:os';
 import { Runtime } from '@temporalio/worker';
-import { loadConfig } from './runtime/config';
-import { healthReport, startHealthServer } from './runtime/health';
-import { createLongrunWorker, WorkerStartError } from './runtime/worker-factory';
-import { ValidationError } from './shared/validation';
+import { loadConfig } from '../runtime/config';
+import { healthReport, startHealthServer } from './health';
+import { createLongrunWorker, WorkerStartError } from './factory';
+import { ValidationError } from '../shared/validation';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
 

@@ -9,7 +9,7 @@
  * const answer = await breakerFor(`llm:${host}`).run(() => fetchCompletion(prompt), { signal });
  * ```
  */
-import { kindOf, TransientError } from '../activities/errors';
+import { kindOf, TransientError } from './errors';
 import {
   admitCall,
   breakerAt,
