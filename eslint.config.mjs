@@ -1,9 +1,41 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { builtinModules } from 'node:module';
 
 // Workflow code runs in Temporal's deterministic sandbox; shared code is imported by it.
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+/**
+ * A layer of src/ that must not import the given folders of src/ (by relative path, from any depth);
+ * `sandbox`: no Node built-ins either; `noWorkerRuntime`: nor the SDK's worker package.
+ */
+function layer(files, forbidden, { sandbox = false, noWorkerRuntime = false, typesFrom = [] } = {}) {
+  const paths = [
+    ...(sandbox
+      ? nodeBuiltins.map((name) => ({
+          name,
+          message: 'Node built-ins are not allowed in workflow or shared code (Temporal sandbox)',
+        }))
+      : []),
+    ...(noWorkerRuntime
+      ? [{ name: '@temporalio/worker', message: 'the client side must load without the worker runtime' }]
+      : []),
+  ];
+  const pattern = (folders, allowTypeImports) => ({
+    regex: `^(\\./|(\\.\\./)+)(${folders.join('|')})(/|$)`,
+    allowTypeImports,
+    message: `${files} sits below ${folders.join(', ')}: imports flow one way (docs/design.md, Layers)`,
+  });
+  const patterns = [pattern(forbidden, false), ...(typesFrom.length ? [pattern(typesFrom, true)] : [])];
+  return [
+    {
+      files: [files],
+      rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
+    },
+  ];
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tools/**', '.longrun/**'] },
@@ -24,19 +56,31 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**', 'src/shared/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Node built-ins are not allowed in workflow or shared code (Temporal sandbox)',
-          })),
-        },
-      ],
+    // No import cycles anywhere in the sources.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
     },
+    rules: { 'import-x/no-cycle': 'error' },
   },
+  // Imports flow one way (docs/design.md, "Layers"): shared < workflows; shared < runtime < activities
+  // < worker < dev < cli; the client and the root entry point sit on shared and runtime only.
+  ...layer('src/shared/**', ['workflows', 'runtime', 'activities', 'worker', 'dev', 'cli', 'client'], {
+    sandbox: true,
+  }),
+  // Workflows name their activities by type only (the sandbox never loads activity code).
+  ...layer('src/workflows/**', ['runtime', 'worker', 'dev', 'cli', 'client'], {
+    sandbox: true,
+    typesFrom: ['activities'],
+  }),
+  ...layer('src/runtime/**', ['workflows', 'activities', 'worker', 'dev', 'cli', 'client']),
+  ...layer('src/activities/**', ['worker', 'dev', 'cli', 'client']),
+  ...layer('src/client/**', ['activities', 'worker', 'dev', 'cli'], { noWorkerRuntime: true }),
+  ...layer('src/index.ts', ['worker', 'dev', 'cli'], { noWorkerRuntime: true }),
+  ...layer('src/worker/**', ['dev', 'cli']),
+  ...layer('src/dev/**', ['cli']),
   {
     // Jest's asymmetric matchers (expect.any, expect.stringMatching) are typed `any`.
     files: ['test/**'],

@@ -7,7 +7,11 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/test/soak/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // The examples import the package by name, as a service would.
-  moduleNameMapper: { '^longrun$': '<rootDir>/src/index.ts', '^longrun/client$': '<rootDir>/src/client.ts' },
+  moduleNameMapper: {
+    '^longrun$': '<rootDir>/src/index.ts',
+    '^longrun/client$': '<rootDir>/src/client.ts',
+    '^longrun/worker$': '<rootDir>/src/worker/index.ts',
+  },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   // Tests that start Temporal dev servers and worker processes share 2 cores: keep files in one process.
   maxWorkers: 1,

@@ -87,7 +87,7 @@ async function runVariant(variant, rounds, address, dir) {
   } else {
     const io = variant.startsWith('longrun-io-');
     const level = io ? 'standard' : variant.replace('longrun-', '');
-    const longrun = require('../dist/index.js');
+    const longrun = { ...require('../dist/index.js'), ...require('../dist/worker/index.js') };
     const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
     const { z } = require('zod');
     Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -47,7 +47,7 @@ const { values } = parseArgs({
 
 if (values.worker) {
   // Worker process: the longrun worker (same factory and options as `dist/worker/main.js`) with one action.
-  const longrun = require('../dist/index.js');
+  const longrun = { ...require('../dist/index.js'), ...require('../dist/worker/index.js') };
   const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
   const { z } = require('zod');
   Runtime.install({ logger: new DefaultLogger('WARN') });

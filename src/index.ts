@@ -1,5 +1,7 @@
 /**
- * longrun: durable long-running agent tasks on Temporal.
+ * longrun: durable long-running agent tasks on Temporal. This entry point is the client side (start,
+ * steer and read tasks) and what action modules import; it loads no worker code. Running a worker:
+ * `longrun/worker`.
  *
  * @example
  * ```ts
@@ -43,42 +45,29 @@ export type {
 } from './shared/control';
 export type { ActivityEntry, ActivityKind } from './shared/activity-log';
 export type { EtaConfidence, Velocity } from './shared/velocity';
-export { loadConfig } from './runtime/config';
-export type { LongrunConfig } from './runtime/config';
 export { verifyWebhook } from './runtime/webhook-signing';
-export type { VerifyWebhookOptions, WebhookVerification } from './runtime/webhook-signing';
+export type {
+  VerifyWebhookOptions,
+  WebhookRequestHeaders,
+  WebhookVerification,
+} from './runtime/webhook-signing';
 export { WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, WebhookEventSchema } from './shared/webhooks';
 export type { WebhookEvent, WebhookEventType } from './shared/webhooks';
-export { createLongrunWorker, builtinActions } from './worker/factory';
-export {
-  BreakerRegistry,
-  CircuitOpenError,
-  breakerFor,
-  breakerStates,
-  configureBreakers,
-} from './activities/circuit-breakers';
-export type { BreakerStatus } from './activities/circuit-breakers';
-export type { BreakerSettings, BreakerStateName } from './shared/circuit-breaker';
-export { LlmClient, llmActions } from './activities/llm';
-export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './activities/llm';
-export { healthReport, startHealthServer } from './worker/health';
-export type { HealthReport, HealthServer, HealthStatus } from './worker/health';
-export { ArtifactStore, ArtifactCorruptError } from './runtime/artifact-store';
+// Writing actions: defineAction and the failure classes load no worker code, so an action module can
+// import them from 'longrun' in any process.
+export { defineAction, actionRegistry } from './activities/action';
+export type { AgentAction, ActionRegistry } from './activities/action';
+export type { StepContext, ItemCursor } from './activities/step-context';
+export { TransientError, ResourceError, CriticalError, PermanentError } from './activities/errors';
+export type { FailureOptions } from './activities/errors';
+export type { ArtifactRef, StepOutput } from './shared/step-io';
 export type { Artifacts } from './runtime/artifact-store';
-export {
-  defineAction,
-  actionRegistry,
-  TransientError,
-  ResourceError,
-  CriticalError,
-  PermanentError,
-} from './activities';
-export type { AgentAction, StepContext, ItemCursor } from './activities';
 export { TaskSpecSchema } from './shared/spec';
 export type { TaskSpec, TaskSpecInput, PhaseSpec, StepSpec } from './shared/spec';
 export { durabilityPolicy, DURABILITY_LEVELS } from './shared/durability';
-export type { DurabilityLevel, DurabilityPolicy } from './shared/durability';
+export type { DurabilityLevel, DurabilityPolicy, PolicyOptions, RetryPolicySpec } from './shared/durability';
 export { codebaseReviewSpec, datasetSpec } from './shared/plans';
+export type { CodebaseReviewOptions, DatasetOptions } from './shared/plans';
 export type { CheckpointRecord, CheckpointType } from './shared/checkpoints';
 export type { LifecycleState, Transition } from './shared/lifecycle';
 export { WAIT_ACTION } from './shared/spec';

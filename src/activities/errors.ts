@@ -17,7 +17,8 @@ import {
   type FailureKind,
 } from '../shared/failures';
 
-interface Options {
+export interface FailureOptions {
+  /** The error that caused this one (kept as the standard `cause`). */
   cause?: unknown;
 }
 
@@ -25,7 +26,7 @@ interface Options {
 export class TransientError extends Error {
   override readonly name = 'TransientError';
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options: Options & { retryAfterMs?: number } = {}) {
+  constructor(message: string, options: FailureOptions & { retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -38,7 +39,7 @@ export class TransientError extends Error {
 export class ResourceError extends Error {
   override readonly name = 'ResourceError';
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options: Options & { retryAfterMs?: number } = {}) {
+  constructor(message: string, options: FailureOptions & { retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -47,7 +48,7 @@ export class ResourceError extends Error {
 /** Corrupted or inconsistent state: retried, then the task rolls back to its latest checkpoint. */
 export class CriticalError extends Error {
   override readonly name = 'CriticalError';
-  constructor(message: string, options: Options = {}) {
+  constructor(message: string, options: FailureOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
   }
 }
@@ -55,7 +56,7 @@ export class CriticalError extends Error {
 /** Retrying cannot help (bad data, a refused request): the step fails at once. */
 export class PermanentError extends Error {
   override readonly name = 'PermanentError';
-  constructor(message: string, options: Options = {}) {
+  constructor(message: string, options: FailureOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
   }
 }

@@ -35,6 +35,15 @@ export interface LongrunWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+/** A created worker: run it with `worker.run()`; close the connection after it if `ownsConnection`. */
+export interface LongrunWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  ownsConnection: boolean;
+  /** Every action the worker runs (built-in, LLM, and those of the action modules). */
+  actions: AgentAction[];
+}
+
 const GRPC_NOT_FOUND = 5;
 
 /** A worker that cannot start says which variable to fix, with its value, in one line. */
@@ -87,12 +96,7 @@ async function checkNamespace(
  * A worker for longrun tasks: the `longTask` workflow and the `runStep` activity with the given actions.
  * Uses the prebuilt workflow bundle when present (fast start), else bundles `src/workflows`.
  */
-export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<{
-  worker: Worker;
-  connection: NativeConnection;
-  ownsConnection: boolean;
-  actions: AgentAction[];
-}> {
+export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<LongrunWorker> {
   const { config } = opts;
   registerSecrets(secretsOf(config));
   const address = opts.address ?? config.address;

@@ -6,11 +6,11 @@
  * const actions = [...builtinActions, ...llmActions({ baseUrl, apiKey, model, timeoutMs: 60_000 })];
  * ```
  */
-import { LlmClient, type LlmSettings } from './client';
+import { LlmClient, type LlmSettings } from './llm-client';
 import { summarizeAction } from './summarize';
 
-export { LlmClient } from './client';
-export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './client';
+export { LlmClient } from './llm-client';
+export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './llm-client';
 export { summarizeAction } from './summarize';
 export type { SummaryCursor, SummaryEntry } from './summarize';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ArtifactRefSchema } from '../../shared/artifact-schema';
 import type { ArtifactRef } from '../../shared/step-io';
 import { defineAction } from '../action';
-import type { LlmClient } from './client';
+import type { LlmClient } from './llm-client';
 
 const SummarizeInput = z.strictObject({
   /** The texts to summarize, one LLM call each. */

@@ -1,0 +1,63 @@
+/**
+ * `longrun/worker`: running a longrun worker in your own process, with your own actions. Needs the
+ * optional peer dependency `@temporalio/worker` (`npm install @temporalio/worker`); a service that only
+ * starts and steers tasks imports `longrun` and does not install it.
+ *
+ * @example
+ * ```ts
+ * import { createLongrunWorker, loadConfig } from 'longrun/worker';
+ * import { myActions } from './actions';
+ *
+ * const config = loadConfig();
+ * const { worker } = await createLongrunWorker({ config, address: config.address, actions: myActions });
+ * await worker.run();
+ * ```
+ */
+export { createLongrunWorker, builtinActions, WorkerStartError } from './factory';
+export type { LongrunWorker, LongrunWorkerOptions } from './factory';
+export type { WorkerStatusSource } from './health';
+export { runWorker } from './main';
+export { healthReport, startHealthServer } from './health';
+export type { HealthReport, HealthServer, HealthStatus } from './health';
+export { loadConfig, loadClientConfig } from '../runtime/config';
+export type { ClientConfig, LlmSettings, LongrunConfig, TlsSettings } from '../runtime/config';
+export { ArtifactStore, ArtifactCorruptError } from '../runtime/artifact-store';
+export type { Artifacts, ArtifactStoreOptions } from '../runtime/artifact-store';
+export type { ArtifactRef } from '../shared/step-io';
+export {
+  BreakerRegistry,
+  CircuitOpenError,
+  breakerFor,
+  breakerStates,
+  configureBreakers,
+} from '../activities/circuit-breakers';
+export { CircuitBreaker } from '../activities/circuit-breakers';
+export type {
+  BreakerRegistryOptions,
+  BreakerStatus,
+  BreakerTransition,
+  RunOptions as BreakerRunOptions,
+} from '../activities/circuit-breakers';
+export type {
+  BreakerSettings,
+  BreakerSnapshot,
+  BreakerStateName,
+  CallOutcome,
+} from '../shared/circuit-breaker';
+export { LlmClient, llmActions } from '../activities/llm';
+export type { ChatCompletion, ChatMessage, ChatRequest } from '../activities/llm';
+export { codebaseReviewActions } from '../activities/agents/codebase-review';
+export { datasetActions } from '../activities/agents/dataset';
+// What action modules use, also exported by 'longrun' (which loads no worker code).
+export {
+  defineAction,
+  actionRegistry,
+  TransientError,
+  ResourceError,
+  CriticalError,
+  PermanentError,
+} from '../activities';
+export type { AgentAction, ActionRegistry, StepContext, ItemCursor } from '../activities';
+export type { FailureOptions } from '../activities/errors';
+export { durabilityPolicy, DURABILITY_LEVELS } from '../shared/durability';
+export type { DurabilityLevel, DurabilityPolicy, PolicyOptions, RetryPolicySpec } from '../shared/durability';
