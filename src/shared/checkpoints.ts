@@ -55,7 +55,7 @@ export interface PruneOptions {
 }
 
 /**
- * Seed 001's pruning: keep the latest 10 records plus every milestone and phase record, at most 50 in
+ * Pruning the checkpoint list: keep the latest 10 records plus every milestone and phase record, at most 50 in
  * all (the oldest milestone and phase records go first). Order is kept.
  */
 export function pruneCheckpoints(

@@ -118,7 +118,7 @@ export function durabilityPolicy(level: DurabilityLevel, opts: PolicyOptions = {
   };
 }
 
-/** Seed 000's hardware rule, as a pure function of what the worker measured. */
+/** A worker under 4 cores or 8 GiB is small (its intervals are longer), from what it measured. */
 export function hardwareProfileOf(cores: number, memoryBytes: number): HardwareProfile {
   return cores < 4 || memoryBytes < 8 * 1024 ** 3 ? 'small' : 'standard';
 }

@@ -112,7 +112,7 @@ export interface StepFailure {
 }
 
 /**
- * Seed 001's strategies once a step's attempts are exhausted:
+ * What happens once a step's attempts are exhausted:
  * - a non-critical step is skipped (and why is recorded);
  * - a critical failure rolls back to the latest checkpoint once;
  * - anything else stops the task with a recovery checkpoint (state failed).

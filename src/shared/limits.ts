@@ -52,7 +52,7 @@ export const LIMIT_WARNING_SHARE = 0.75;
 
 export const DEFAULT_IDLE_MS = { warning: 5 * MIN, pause: 15 * MIN } as const;
 
-/** Seed 001's category of a task expected to take `estimateMs`. */
+/** The duration category of a task expected to take `estimateMs`: under 1 min short, to 10 min medium, to 1 h long, beyond extended. */
 export function categoryForEstimate(estimateMs: number): DurationCategory {
   if (estimateMs < MIN) return 'short';
   if (estimateMs <= 10 * MIN) return 'medium';

@@ -949,7 +949,7 @@ export async function legacyLongTask(input: LongTaskInput): Promise<LongTaskResu
         items = null;
         continue;
       }
-      // The step's attempts are behind it: skip it, roll back to a checkpoint, or stop (seed 001).
+      // The step's attempts are behind it: skip it, roll back to a checkpoint, or stop.
       const cause = err.cause;
       const kind: FailureKind =
         cause instanceof ApplicationFailure
