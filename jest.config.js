@@ -9,7 +9,7 @@ module.exports = {
   // The examples import the package by name, as a service would.
   moduleNameMapper: {
     '^longrun$': '<rootDir>/src/index.ts',
-    '^longrun/client$': '<rootDir>/src/client.ts',
+    '^longrun/client$': '<rootDir>/src/client/index.ts',
     '^longrun/worker$': '<rootDir>/src/worker/index.ts',
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',

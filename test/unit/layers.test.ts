@@ -17,6 +17,8 @@ const refused: Array<[string, string]> = [
   ['src/shared/duration.ts', "import { readFileSync } from 'node:fs';"],
   ['src/workflows/long-task/engine.ts', "import { createActivities } from '../../activities';"],
   ['src/index.ts', "import { Worker } from '@temporalio/worker';"],
+  ['src/client/errors.ts', "import { Worker } from '@temporalio/worker';"],
+  ['src/client/errors.ts', "import { createActivities } from '../activities';"],
   ['src/index.ts', "export { createLongrunWorker } from './worker/factory';"],
 ];
 const allowed: Array<[string, string]> = [

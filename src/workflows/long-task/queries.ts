@@ -120,7 +120,7 @@ export function registerQueries(run: TaskRun): void {
     }),
     { description: 'Lifecycle state, transition log, total and active time, progress history' }
   );
-  setHandler(failuresQuery, () => run.state.failures, {
+  setHandler(failuresQuery, () => run.state.failures ?? [], {
     description: 'Failure history: step, kind, message, attempt, time, decision (skip, rollback, fail)',
   });
   setHandler(logsQuery, () => run.state.activity, {

@@ -1,5 +1,5 @@
 /**
- * Typed client for longrun tasks, for other services and the `longrun` CLI.
+ * The typed client of longrun tasks, for other services and the `longrun` CLI: start, steer, read.
  *
  * @example
  * ```ts
@@ -15,25 +15,23 @@ import {
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   ServiceError,
-  type WorkflowExecutionInfo,
-  type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { connectionOptions, loadClientConfig, type ClientConfig } from './runtime/config';
+import { z } from 'zod';
+import { connectionOptions, loadClientConfig } from '../runtime/config';
 import {
-  mergeHeartbeats,
-  progressAt,
-  withItems,
-  type ItemProgress,
-  type StepBeat,
-  type TaskProgress,
-} from './shared/progress';
-import type { ActivityEntry } from './shared/activity-log';
+  ActionCatalogSchema,
+  catalogIssues,
+  catalogWorkflowId,
+  type ActionCatalog,
+} from '../shared/action-catalog';
+import type { ActivityEntry } from '../shared/activity-log';
+import { stepsRedoneByRollback, type CheckpointRecord } from '../shared/checkpoints';
 import {
   CONTROL_SCHEMAS,
   type CancelRequest,
@@ -41,243 +39,65 @@ import {
   type ExtendRequest,
   type PauseRequest,
   type ResumeRequest,
-} from './shared/control';
-import { hasEnded, LIFECYCLE_STATES, type LifecycleState } from './shared/lifecycle';
+} from '../shared/control';
+import { parseDuration } from '../shared/duration';
+import type { FailureRecord } from '../shared/failures';
+import { hasEnded } from '../shared/lifecycle';
 import {
-  LongrunAgent,
-  LongrunDurability,
-  LongrunPhase,
-  LongrunProgress,
-  LongrunState,
-} from './shared/search-attributes';
-import { z } from 'zod';
-import { TaskIdSchema, type TaskSpec, type TaskSpecInput } from './shared/spec';
-import { visibilityQuery, type VisibilityClause } from './shared/visibility-query';
-import { checkSpec } from './shared/spec-check';
-import { isStepHeartbeat } from './shared/step-io';
-import { parseOrThrow, ValidationError } from './shared/validation';
-import {
-  ActionCatalogSchema,
-  catalogIssues,
-  catalogWorkflowId,
-  type ActionCatalog,
-} from './shared/action-catalog';
-import { randomUUID } from 'node:crypto';
-import { temporal } from '@temporalio/proto';
-import Long from 'long';
-import { stepsRedoneByRollback, type CheckpointRecord } from './shared/checkpoints';
-import { parseDuration } from './shared/duration';
-import { addIndex, type Range } from './shared/ranges';
-import { CANCELLED_RESULT_MEMO, failureMemoOf, type LongTaskResult } from './shared/task-result';
+  mergeHeartbeats,
+  progressAt,
+  withItems,
+  type ItemProgress,
+  type StepBeat,
+  type TaskProgress,
+} from '../shared/progress';
+import { LongrunState } from '../shared/search-attributes';
+import type { TaskSpec, TaskSpecInput } from '../shared/spec';
+import { checkSpec } from '../shared/spec-check';
+import { isStepHeartbeat } from '../shared/step-io';
+import { CANCELLED_RESULT_MEMO, type LongTaskResult } from '../shared/task-result';
+import { parseOrThrow, ValidationError } from '../shared/validation';
+// Message definitions only; the workflow itself is started by name and never loaded here.
 import {
   cancelUpdate,
   checkpointsQuery,
   checkpointUpdate,
   extendUpdate,
+  failuresQuery,
   lifecycleQuery,
   logsQuery,
-  longTask,
   pauseUpdate,
   planQuery,
   progressQuery,
   resultQuery,
   resumeUpdate,
-  type LongTaskInput,
-} from './workflows/long-task';
-import type { LifecycleView, PartialResult, PlannedStepView } from './workflows/messages';
-import type { FailureRecord } from './shared/failures';
+  type LifecycleView,
+  type PartialResult,
+} from '../workflows/messages';
+import type { LongTaskInput, longTask } from '../workflows/long-task';
+import { InvalidTransitionError, UnknownCheckpointError, UnknownTaskError } from './errors';
+import { TaskHandle } from './handle';
+import { doneSteps, resetToCheckpoint, retryTask } from './recovery';
+import type {
+  CheckedAgainst,
+  ConnectOptions,
+  FailedFilter,
+  FailedTask,
+  ListFilter,
+  RetryResult,
+  RollbackResult,
+  StartedTask,
+  StartOptions,
+  TaskResult,
+  TaskStatus,
+  TaskSummary,
+  WatchOptions,
+} from './types';
+import { listFailedTasks, listTasks } from './visibility';
 
 /** gRPC status code of a query no worker answered in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_NOT_FOUND = 5;
-
-export { MAX_SPEC_BYTES } from './shared/spec-check';
-
-/** Thrown by client calls that name a task id no task has. */
-export class UnknownTaskError extends Error {
-  override readonly name = 'UnknownTaskError';
-  constructor(readonly taskId: string) {
-    super(`unknown task "${taskId}": no task with this id exists in the namespace`);
-  }
-}
-
-/** Thrown by `rollback` when the task has no checkpoint with the given id. */
-export class UnknownCheckpointError extends Error {
-  override readonly name = 'UnknownCheckpointError';
-  constructor(
-    readonly taskId: string,
-    readonly checkpointId: string,
-    readonly available: string[]
-  ) {
-    super(
-      `task "${taskId}" has no checkpoint "${checkpointId}"; it has: ${available.length ? available.join(', ') : 'none'}`
-    );
-  }
-}
-
-/** Thrown when a task refuses a request (an update's validator or handler rejected it); says why. */
-export class TaskRequestRejectedError extends Error {
-  override readonly name: string = 'TaskRequestRejectedError';
-  constructor(
-    readonly taskId: string,
-    readonly request: string,
-    readonly reason: string
-  ) {
-    super(`task "${taskId}" rejected ${request}: ${reason}`);
-  }
-}
-
-/**
- * A control request the task's current state does not allow (resume a running task, pause a finished
- * one, ...). Nothing changed. `reason` says what the task is doing.
- */
-export class InvalidTransitionError extends TaskRequestRejectedError {
-  override readonly name: string = 'InvalidTransitionError';
-}
-
-export interface RollbackResult {
-  taskId: string;
-  checkpoint: CheckpointRecord;
-  /** The run the task continues in after the reset. */
-  runId: string;
-  /** Completed steps that will run again, in order. */
-  stepsToRedo: string[];
-}
-
-export interface StartOptions {
-  /**
-   * Keep longrun's search attributes (state, progress, ...) up to date. Turn off only on a server that
-   * cannot register custom search attributes, such as Temporal's time-skipping test server. @default true
-   */
-  searchAttributes?: boolean;
-  /**
-   * Check the spec's actions and step inputs against the catalog the task queue's workers published
-   * (`longrun actions`), refusing what they would refuse. @default true
-   */
-  checkActions?: boolean;
-}
-
-/** The worker catalog a spec was checked against before it started. */
-export interface CheckedAgainst {
-  workerVersion: string;
-  publishedAt: string;
-}
-
-/** What `start` returns; `JSON.stringify` of it gives `taskId`, `runId`, `started`, `checkedAgainst`. */
-export interface StartedTask {
-  taskId: string;
-  runId: string;
-  /** True only for the call that started the task; false when a task with this id already existed. */
-  started: boolean;
-  /** The worker catalog the spec was checked against; null if no worker had published one. */
-  checkedAgainst: CheckedAgainst | null;
-  /** Every operation on this task (not enumerable). */
-  readonly handle: TaskHandle;
-}
-
-/** Temporal's execution status next to longrun's own progress. */
-export interface TaskStatus {
-  taskId: string;
-  runId: string;
-  /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, CONTINUED_AS_NEW or TIMED_OUT. */
-  execution: WorkflowExecutionStatusName;
-  progress: TaskProgress | null;
-}
-
-/** One task in `list`: what the server's visibility store knows (search attributes), no worker needed. */
-export interface TaskSummary {
-  taskId: string;
-  runId: string;
-  /** Temporal's execution status: RUNNING, COMPLETED, CANCELLED, FAILED, TERMINATED, TIMED_OUT. */
-  execution: WorkflowExecutionStatusName;
-  /** longrun's lifecycle state (search attribute `LongrunState`). */
-  state: LifecycleState | null;
-  agent: string | null;
-  durability: string | null;
-  phase: string | null;
-  /** Whole percent (search attribute `LongrunProgress`; steps, and item reports every 30 s). */
-  percent: number | null;
-  startedAt: number;
-  closedAt: number | null;
-}
-
-/** A task whose latest run failed (a dead letter), with what `retry` needs. */
-export interface FailedTask extends TaskSummary {
-  /** What stopped it, e.g. `step analyze failed: ...`; null for tasks from before failure memos. */
-  error: string | null;
-  /** The last failure record (step, kind, message, attempt, decision). */
-  failure: FailureRecord | null;
-  /** Where `retry` starts by default: just before the failed step was scheduled. */
-  recoveryCheckpoint: CheckpointRecord | null;
-}
-
-export const FailedFilterSchema = z.strictObject({
-  agent: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores')
-    .optional(),
-  limit: z.number().int().min(1).max(10_000).optional(),
-});
-export type FailedFilter = z.infer<typeof FailedFilterSchema>;
-
-export interface RetryResult {
-  taskId: string;
-  /** `recovery` (the failed step), `start`, or the checkpoint id given. */
-  from: string;
-  /** The checkpoint the task restarts at; null when retried from the start. */
-  checkpoint: CheckpointRecord | null;
-  /** The run the task continues in. */
-  runId: string;
-}
-
-function summaryOf(info: WorkflowExecutionInfo): TaskSummary {
-  const sa = info.typedSearchAttributes;
-  const state = sa.get(LongrunState) ?? null;
-  return {
-    taskId: info.workflowId,
-    runId: info.runId,
-    execution: info.status.name,
-    state: (LIFECYCLE_STATES as readonly string[]).includes(state ?? '') ? (state as LifecycleState) : null,
-    agent: sa.get(LongrunAgent) ?? null,
-    durability: sa.get(LongrunDurability) ?? null,
-    phase: sa.get(LongrunPhase) ?? null,
-    percent: sa.get(LongrunProgress) ?? null,
-    startedAt: info.startTime.getTime(),
-    closedAt: info.closeTime?.getTime() ?? null,
-  };
-}
-
-export const ListFilterSchema = z.strictObject({
-  state: z.enum(LIFECYCLE_STATES, { message: `must be one of ${LIFECYCLE_STATES.join(', ')}` }).optional(),
-  agent: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores')
-    .optional(),
-  /** Only tasks whose workflow is still open (running or paused). */
-  running: z.boolean().optional(),
-  /** At most this many, newest first. @default 100 */
-  limit: z.number().int().min(1).max(10_000).optional(),
-});
-export type ListFilter = z.input<typeof ListFilterSchema>;
-
-export interface WatchOptions {
-  /** How often to ask for progress, ms (50 to 60000). @default 1000 */
-  intervalMs?: number;
-  /** Stop early. */
-  signal?: AbortSignal;
-}
-
-/** How a task ended, from `result`: a completed task's result, or a cancelled task's partial results. */
-export type TaskResult = LongTaskResult;
-
-export interface ConnectOptions {
-  /** Settings; default: `loadClientConfig()` from the environment (a worker's `LongrunConfig` fits too). */
-  config?: ClientConfig;
-  /** Frontend address; default `config.address`, else the embedded dev server's 127.0.0.1:<LONGRUN_DEV_PORT>. */
-  address?: string;
-  /** How long to wait for the server, in ms. @default 5000 */
-  connectTimeoutMs?: number;
-}
 
 /** How long `actions()` reuses what it read (a burst of starts reads the catalog once). */
 const CATALOG_CACHE_MS = 5_000;
@@ -331,7 +151,7 @@ export class LongrunClient {
     const existing = await this.describeOrUndefined(spec.taskId);
     if (existing) return this.started(spec.taskId, existing.runId, false, checkedAgainst);
     try {
-      const handle = await this.client.workflow.start(longTask, {
+      const handle = await this.client.workflow.start<typeof longTask>('longTask', {
         taskQueue: this.taskQueue,
         workflowId: spec.taskId,
         // The spec as given (validated above): defaults are filled in by the workflow, keeping the payload small.
@@ -508,7 +328,7 @@ export class LongrunClient {
     const [input] = (await decodeArrayFromPayloads(this.client.options.loadedDataConverter, started)) as [
       LongTaskInput,
     ];
-    const next = await this.client.workflow.start(longTask, {
+    const next = await this.client.workflow.start<typeof longTask>('longTask', {
       taskQueue: this.taskQueue,
       workflowId: taskId,
       args: [
@@ -531,6 +351,11 @@ export class LongrunClient {
     return this.control(taskId, 'extend', extendUpdate, request);
   }
 
+  /** The task's failure records (step, kind, message, attempt, decision), oldest first; [] if none. */
+  async failures(taskId: string): Promise<FailureRecord[]> {
+    return (await this.wrap(taskId, () => this.query(taskId, failuresQuery))) ?? [];
+  }
+
   /** The task's activity log, oldest first (the latest 100 entries). */
   async logs(taskId: string): Promise<ActivityEntry[]> {
     return this.wrap(taskId, () => this.query(taskId, logsQuery));
@@ -540,57 +365,16 @@ export class LongrunClient {
    * longrun tasks in the namespace, newest first, from the server's visibility store (search
    * attributes), filtered by lifecycle state and agent. Continued-as-new runs are left out: one row per task.
    */
-  async list(filter: ListFilter = {}): Promise<TaskSummary[]> {
-    const f = parseOrThrow(ListFilterSchema, filter, 'list filter');
-    const clauses: VisibilityClause[] = [
-      ['WorkflowType', '=', 'longTask'],
-      ['ExecutionStatus', '!=', 'ContinuedAsNew'],
-    ];
-    if (f.state) clauses.push(['LongrunState', '=', f.state]);
-    if (f.agent) clauses.push(['LongrunAgent', '=', f.agent]);
-    if (f.running) clauses.push(['ExecutionStatus', '=', 'Running']);
-    const out: TaskSummary[] = [];
-    const limit = f.limit ?? 100;
-    for await (const info of this.client.workflow.list({
-      query: visibilityQuery(clauses),
-      pageSize: Math.min(limit, 1000),
-    })) {
-      out.push(summaryOf(info));
-      if (out.length >= limit) break;
-    }
-    return out;
+  list(filter: ListFilter = {}): Promise<TaskSummary[]> {
+    return listTasks(this.client, filter);
   }
 
   /**
    * Dead letters: tasks whose latest run failed, newest first, with the last failure and the recovery
    * checkpoint (from the task's memo: no worker needed). Retry them with `retry`.
    */
-  async listFailed(filter: FailedFilter = {}): Promise<FailedTask[]> {
-    const f = parseOrThrow(FailedFilterSchema, filter, 'failed filter');
-    const out: FailedTask[] = [];
-    const seen = new Set<string>();
-    const clauses: VisibilityClause[] = [
-      ['WorkflowType', '=', 'longTask'],
-      ['ExecutionStatus', '=', 'Failed'],
-    ];
-    if (f.agent) clauses.push(['LongrunAgent', '=', f.agent]);
-    for await (const info of this.client.workflow.list({ query: visibilityQuery(clauses) })) {
-      const row = summaryOf(info);
-      // Visibility lists every run: only a task's latest run says whether it is still failed.
-      if (row.execution !== 'FAILED' || seen.has(row.taskId)) continue;
-      seen.add(row.taskId);
-      const latest = await this.describeOrUndefined(row.taskId);
-      if (!latest || latest.runId !== row.runId || latest.status.name !== 'FAILED') continue;
-      const memo = failureMemoOf(latest.memo);
-      out.push({
-        ...row,
-        error: memo?.error ?? null,
-        failure: memo?.failure ?? null,
-        recoveryCheckpoint: memo?.recoveryCheckpoint ?? null,
-      });
-      if (out.length >= (f.limit ?? 100)) break;
-    }
-    return out;
+  listFailed(filter: FailedFilter = {}): Promise<FailedTask[]> {
+    return listFailedTasks(this.client, filter, (taskId) => this.describeOrUndefined(taskId));
   }
 
   /**
@@ -599,101 +383,10 @@ export class LongrunClient {
    * 'start'`). A Temporal reset: the task keeps its id and history, and continues in a new run.
    */
   async retry(taskId: string, options: { from?: string } = {}): Promise<RetryResult> {
-    const from = options.from ?? 'recovery';
-    if (typeof from !== 'string' || from.trim() === '') {
-      throw new ValidationError('retry options', [
-        { path: 'from', rule: 'must be "start", "recovery" or a checkpoint id' },
-      ]);
-    }
     const latest = await this.describeOrUndefined(taskId);
-    if (!latest) throw new UnknownTaskError(taskId);
-    if (latest.status.name !== 'FAILED') {
-      throw new InvalidTransitionError(
-        taskId,
-        'retry',
-        `the task is ${latest.status.name.toLowerCase()}, not failed; only a failed task can be retried`
-      );
-    }
-    if (from === 'start') {
-      const first = await this.firstRun(taskId);
-      const runId = await this.resetTo(taskId, first.runId, first.eventId, 'longrun retry from the start');
-      return { taskId, from, checkpoint: null, runId };
-    }
-    if (from === 'recovery') {
-      const checkpoint = failureMemoOf(latest.memo)?.recoveryCheckpoint;
-      if (!checkpoint) {
-        throw new InvalidTransitionError(
-          taskId,
-          'retry',
-          'the task has no recovery checkpoint (it failed before longrun recorded them): retry from "start" or a checkpoint id'
-        );
-      }
-      const runId = await this.resetTo(
-        taskId,
-        checkpoint.runId,
-        checkpoint.resetEventId,
-        `longrun retry from recovery checkpoint ${checkpoint.id} (${checkpoint.label})`
-      );
-      return { taskId, from, checkpoint, runId };
-    }
-    // The failed run's memo lists its checkpoints: no query (and no worker) needed.
-    const memo = failureMemoOf(latest.memo);
-    if (!memo) {
-      const rolled = await this.rollback(taskId, from);
-      return { taskId, from, checkpoint: rolled.checkpoint, runId: rolled.runId };
-    }
-    const checkpoint = memo.checkpoints.find((c) => c.id === from);
-    if (!checkpoint) {
-      throw new UnknownCheckpointError(
-        taskId,
-        from,
-        memo.checkpoints.map((c) => c.id)
-      );
-    }
-    const runId = await this.resetTo(
-      taskId,
-      checkpoint.runId,
-      checkpoint.resetEventId,
-      `longrun retry from checkpoint ${checkpoint.id} (${checkpoint.label})`
+    return retryTask(this.client, taskId, latest, options.from ?? 'recovery', (id) =>
+      this.rollback(taskId, id)
     );
-    return { taskId, from, checkpoint, runId };
-  }
-
-  /** The task's first run and the event id of its first completed workflow task. */
-  private async firstRun(taskId: string): Promise<{ runId: string; eventId: number }> {
-    let first: { runId: string; startedAt: number } | undefined;
-    const query = visibilityQuery([['WorkflowId', '=', parseOrThrow(TaskIdSchema, taskId, 'task id')]]);
-    for await (const info of this.client.workflow.list({ query })) {
-      const startedAt = info.startTime.getTime();
-      if (!first || startedAt < first.startedAt) first = { runId: info.runId, startedAt };
-    }
-    if (!first) throw new UnknownTaskError(taskId);
-    const history = await this.client.workflow.getHandle(taskId, first.runId).fetchHistory();
-    const { EventType } = temporal.api.enums.v1;
-    const completed = history.events?.find(
-      (e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    );
-    if (!completed?.eventId)
-      throw new Error(`task "${taskId}": its first run never completed a workflow task`);
-    return { runId: first.runId, eventId: Number(completed.eventId) };
-  }
-
-  /** A Temporal reset of `runId` to a workflow task; signals and updates after it are not reapplied. */
-  private async resetTo(taskId: string, runId: string, eventId: number, reason: string): Promise<string> {
-    const { ResetReapplyExcludeType } = temporal.api.enums.v1;
-    const response: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
-      await this.client.workflowService.resetWorkflowExecution({
-        namespace: this.client.options.namespace,
-        workflowExecution: { workflowId: taskId, runId },
-        workflowTaskFinishEventId: Long.fromNumber(eventId),
-        reason,
-        requestId: randomUUID(),
-        resetReapplyExcludeTypes: [
-          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL,
-          ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE,
-        ],
-      });
-    return response.runId ?? '';
   }
 
   /**
@@ -818,12 +511,7 @@ export class LongrunClient {
         checkpointId,
         records.map((r) => r.id)
       );
-    const runId = await this.resetTo(
-      taskId,
-      checkpoint.runId,
-      checkpoint.resetEventId,
-      `longrun rollback to checkpoint ${checkpoint.id} (${checkpoint.label})`
-    );
+    const runId = await resetToCheckpoint(this.client, taskId, checkpoint, 'rollback to checkpoint');
     return {
       taskId,
       checkpoint,
@@ -898,62 +586,5 @@ export class LongrunClient {
       if (err instanceof WorkflowNotFoundError) throw new UnknownTaskError(taskId);
       throw err;
     }
-  }
-}
-
-/** Plan indices done: from each step's status (engine v2), else the first `stepsCompleted` (v1). */
-function doneSteps(plan: PlannedStepView[], stepsCompleted: number): Range[] {
-  if (plan.some((s) => s.status !== undefined)) {
-    return plan.reduce<Range[]>(
-      (set, s) => (s.status === 'done' || s.status === 'skipped' ? addIndex(set, s.index) : set),
-      []
-    );
-  }
-  return stepsCompleted > 0 ? [[0, stepsCompleted - 1]] : [];
-}
-
-/** A task bound to its id: every client operation without repeating it. */
-export class TaskHandle {
-  constructor(
-    private readonly longrun: LongrunClient,
-    readonly taskId: string,
-    /** The run the task was in when the handle was made (continue-as-new moves on). */
-    readonly runId: string
-  ) {}
-  progress(): Promise<TaskProgress> {
-    return this.longrun.progress(this.taskId);
-  }
-  status(): Promise<TaskStatus> {
-    return this.longrun.status(this.taskId);
-  }
-  pause(request?: PauseRequest): Promise<TaskProgress> {
-    return this.longrun.pause(this.taskId, request);
-  }
-  resume(request?: ResumeRequest): Promise<TaskProgress> {
-    return this.longrun.resume(this.taskId, request);
-  }
-  cancel(request?: CancelRequest): Promise<TaskProgress> {
-    return this.longrun.cancel(this.taskId, request);
-  }
-  extend(request: ExtendRequest): Promise<TaskProgress> {
-    return this.longrun.extend(this.taskId, request);
-  }
-  checkpoint(label: string): Promise<CheckpointRecord> {
-    return this.longrun.checkpoint(this.taskId, label);
-  }
-  checkpoints(): Promise<CheckpointRecord[]> {
-    return this.longrun.checkpoints(this.taskId);
-  }
-  rollback(checkpointId: string): Promise<RollbackResult> {
-    return this.longrun.rollback(this.taskId, checkpointId);
-  }
-  logs(): Promise<ActivityEntry[]> {
-    return this.longrun.logs(this.taskId);
-  }
-  watch(options?: WatchOptions): AsyncGenerator<TaskProgress, void, void> {
-    return this.longrun.watch(this.taskId, options);
-  }
-  result(): Promise<TaskResult> {
-    return this.longrun.result(this.taskId);
   }
 }
