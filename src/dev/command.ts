@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { LongrunClient } from '../client';
@@ -26,7 +26,47 @@ export interface DevOptions {
   actionModules?: string[];
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+/** The demo's pause per file of longrun's own src/ (about 100 files: some 15 s of analysis). */
+const DEMO_THINK_MS = 150;
+
+/** Writes a line; a closed terminal (SIGHUP) must not stop the shutdown that follows. */
+const out = (line: string) => {
+  try {
+    process.stdout.write(`${line}\n`);
+  } catch {
+    // The terminal is gone.
+  }
+};
+
+/**
+ * The worker's and the SDK core's log lines go to `<data dir>/worker.log`, not into the live progress
+ * line; longrun's own warnings (console.warn/error) still reach the terminal, each on a line of its own.
+ */
+function routeLogs(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'worker.log');
+  const log = createWriteStream(file, { flags: 'a' });
+  log.on('error', () => undefined);
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+      const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';
+      log.write(`${at} ${entry.level} ${entry.message}${meta}\n`);
+    }),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    shutdownSignals: [],
+  });
+  if (process.stdout.isTTY) {
+    for (const method of ['warn', 'error'] as const) {
+      const print = console[method].bind(console);
+      console[method] = (...args: unknown[]) => {
+        process.stdout.write('\r\x1b[2K'); // off the progress line, which is drawn again next tick
+        print(...args);
+      };
+    }
+  }
+  return file;
+}
 
 function workflowUrl(uiUrl: string, namespace: string, taskId: string): string {
   return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(taskId)}`;
@@ -40,7 +80,7 @@ function workflowUrl(uiUrl: string, namespace: string, taskId: string): string {
 export async function runDev(opts: DevOptions = {}): Promise<number> {
   const config = loadConfig();
   config.actionModules.push(...(opts.actionModules ?? []));
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const logFile = routeLogs(config.dataDir);
   const taskId = opts.taskId ?? 'demo-codebase-review';
   const root =
     opts.root ?? (existsSync(join(PACKAGE_ROOT, 'src')) ? join(PACKAGE_ROOT, 'src') : process.cwd());
@@ -62,6 +102,7 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
     address = server.address;
   }
   out(`Temporal: ${address}, namespace "${config.namespace}", task queue "${config.taskQueue}"`);
+  out(`Worker and SDK log: ${logFile}`);
 
   let stopRequested = false;
   let wake: () => void = () => undefined;
@@ -75,8 +116,11 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
     out(`\n${signal}: draining the worker (running steps save their cursor), then stopping ...`);
     wake();
   };
+  // SIGHUP: the terminal was closed; stop as for Ctrl-C, so no server is left running on its own.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  process.stdout.on('error', () => undefined);
   const workerDone = worker.run();
   const client = await LongrunClient.connect({ config, address });
   const sleep = (ms: number) =>
@@ -100,7 +144,14 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
       while (!stopRequested) await sleep(60_000);
       return 0;
     }
-    const spec = codebaseReviewSpec({ taskId, root, durability: opts.durability ?? 'high' });
+    const spec = codebaseReviewSpec({
+      taskId,
+      root,
+      durability: opts.durability ?? 'high',
+      // longrun's own src/ takes under a second to measure: a pause per file, as for a model call, lets
+      // a first run show items, speed and an ETA.
+      ...(opts.root === undefined ? { thinkMsPerFile: DEMO_THINK_MS } : {}),
+    });
     const started = await client.start(spec);
     out(
       started.started
@@ -180,6 +231,7 @@ export async function runDev(opts: DevOptions = {}): Promise<number> {
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
   return exitCode;
 }

@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../runtime/namespace';
+import { PACKAGE_ROOT } from './temporal-cli';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 export interface DevServerOptions {
@@ -57,14 +58,47 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Kills a dev server left behind by a crashed `longrun dev` on the same database (Linux /proc check). */
-function stopStaleServer(pidFile: string, dbFile: string): void {
+function commandLine(pid: number): string | undefined {
+  const file = `/proc/${pid}/cmdline`;
+  return existsSync(file) ? readFileSync(file, 'utf8').replace(/\0/g, ' ') : undefined;
+}
+
+/** Who runs the dev server of a data folder: the process that started it, while it lives. */
+interface DevServerOwner {
+  pid: number;
+  port: number;
+  startedAt: string;
+}
+
+function liveOwner(ownerFile: string): DevServerOwner | undefined {
+  if (!existsSync(ownerFile)) return undefined;
+  try {
+    const owner = JSON.parse(readFileSync(ownerFile, 'utf8')) as DevServerOwner;
+    if (!Number.isInteger(owner.pid) || owner.pid === process.pid || !isAlive(owner.pid)) return undefined;
+    // A reused pid is not the owner: owners are Node processes.
+    const cmdline = commandLine(owner.pid);
+    return cmdline === undefined || cmdline.includes('node') ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stops a dev server left behind on the same database by an earlier `longrun dev` that is gone (its
+ * guard was killed too): only a process whose command line names this database (Linux /proc check).
+ */
+async function stopStaleServer(pidFile: string, dbFile: string, ip: string, port: number): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   rmSync(pidFile, { force: true });
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
-  if (cmdline.includes('start-dev') && cmdline.includes(dbFile)) process.kill(pid, 'SIGKILL');
+  const cmdline = commandLine(pid) ?? '';
+  if (!cmdline.includes('start-dev') || !cmdline.includes(dbFile)) return;
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 5_000;
+  while ((isAlive(pid) || (await portOpen(ip, port))) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function waitForServer(
@@ -97,9 +131,14 @@ async function waitForServer(
   );
 }
 
+/** The guard that stops the server when this process dies (built: dist/dev/guard.js). */
+const GUARD = join(PACKAGE_ROOT, 'dist', 'dev', 'guard.js');
+
 /**
- * Starts `temporal server start-dev` on a SQLite file in `dataDir`, in its own process group so that a
- * Ctrl-C in the terminal reaches longrun first (which drains its worker, then stops the server).
+ * Starts `temporal server start-dev` on a SQLite file in `dataDir`, under a guard process that stops
+ * it when this process is gone (even SIGKILLed), in their own process group so that a Ctrl-C in the
+ * terminal reaches longrun first (which drains its worker, then stops the server). A second start on
+ * the same folder while its owner lives is refused; a server its dead owner left behind is replaced.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const ip = opts.ip ?? '127.0.0.1';
@@ -110,7 +149,16 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const dbFile = join(opts.dataDir, 'temporal.db');
   const logFile = join(opts.dataDir, 'dev-server.log');
   const pidFile = join(opts.dataDir, 'dev-server.pid');
-  stopStaleServer(pidFile, dbFile);
+  const ownerFile = join(opts.dataDir, 'dev-owner.json');
+  const owner = liveOwner(ownerFile);
+  if (owner) {
+    throw new Error(
+      `another longrun dev (pid ${owner.pid}, since ${owner.startedAt}) runs the dev server of ` +
+        `${opts.dataDir} on port ${owner.port}: stop it (kill -INT ${owner.pid}), or give this one its ` +
+        'own LONGRUN_DATA_DIR and LONGRUN_DEV_PORT'
+    );
+  }
+  await stopStaleServer(pidFile, dbFile, ip, port);
   if (await portOpen(ip, port)) {
     throw new Error(
       `port ${port} on ${ip} is already in use. Stop what listens there, choose another port with ` +
@@ -129,10 +177,30 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
   ]; // prettier-ignore
   const logFd = openSync(logFile, 'a');
-  const child = spawn(opts.cliPath, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+  // Without a build (sources run directly) there is no guard: the server is started as before.
+  const guarded = existsSync(GUARD);
+  const child = guarded
+    ? spawn(process.execPath, [GUARD, pidFile, opts.cliPath, ...args], {
+        detached: true,
+        stdio: ['pipe', logFd, logFd],
+      })
+    : spawn(opts.cliPath, args, { detached: true, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   if (child.pid === undefined) throw new Error(`could not start ${opts.cliPath}`);
-  writeFileSync(pidFile, String(child.pid));
+  if (!guarded) writeFileSync(pidFile, String(child.pid));
+  writeFileSync(
+    ownerFile,
+    JSON.stringify({ pid: process.pid, port, startedAt: new Date().toISOString() } satisfies DevServerOwner)
+  );
+  const serverPid = (): number | undefined => {
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  };
+  const killAll = () => {
+    const pid = serverPid();
+    if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  };
   const address = `${ip}:${port}`;
   let connection: Connection;
   try {
@@ -140,8 +208,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     await ensureSearchAttributes(connection, namespace);
     await connection.close();
   } catch (err) {
-    child.kill('SIGKILL');
+    killAll();
     rmSync(pidFile, { force: true });
+    rmSync(ownerFile, { force: true });
     throw err;
   }
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -151,15 +220,16 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     uiUrl: uiPort > 0 ? `http://localhost:${uiPort}` : undefined,
     dbFile,
     logFile,
-    pid: child.pid,
+    pid: serverPid() ?? child.pid,
     async stop(graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const timer = setTimeout(killAll, graceMs);
         await exited;
         clearTimeout(timer);
       }
       rmSync(pidFile, { force: true });
+      rmSync(ownerFile, { force: true });
     },
   };
 }

@@ -17,6 +17,8 @@ export interface CodebaseReviewOptions {
   foldersAtOnce?: number;
   /** Files larger than this are listed as skipped. @default 2 MiB (the scan's default) */
   maxFileBytes?: number;
+  /** A pause per analyzed file, ms, as for a model call (`longrun dev`'s demo, so progress shows). */
+  thinkMsPerFile?: number;
 }
 
 /**
@@ -24,7 +26,10 @@ export interface CodebaseReviewOptions {
  * top-level folder with `foldersAtOnce`), report.
  */
 export function codebaseReviewSpec(opts: CodebaseReviewOptions): TaskSpecInput {
-  const audit = opts.auditLog === undefined ? {} : { auditLog: opts.auditLog };
+  const audit = {
+    ...(opts.auditLog === undefined ? {} : { auditLog: opts.auditLog }),
+    ...(opts.thinkMsPerFile === undefined ? {} : { thinkMs: opts.thinkMsPerFile }),
+  };
   const fanOut = opts.foldersAtOnce !== undefined;
   return {
     v: 1,

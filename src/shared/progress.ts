@@ -150,11 +150,38 @@ export function recomputeProgress(progress: TaskProgress, now: number): TaskProg
   const inSteps = ended ? 0 : running.reduce((sum, r) => sum + r.share * clamp01(r.fraction), 0);
   const percent = progress.state === 'completed' ? 100 : Math.min(100, progress.stepsPercent + inSteps);
   const rate = running.length === 1 ? (running[0]?.items?.rate ?? null) : null;
-  const velocity = estimate(pointsOf(progress.history), { activeMs: progress.activeMs, percent }, rate);
-  const etaAt = !ended && velocity.etaMs !== null ? now + velocity.etaMs : null;
   const first = running[0];
+  const velocity = withItemRate(
+    estimate(pointsOf(progress.history), { activeMs: progress.activeMs, percent }, rate),
+    percent,
+    running.length === 1 && !ended ? first : undefined
+  );
+  const etaAt = !ended && velocity.etaMs !== null ? now + velocity.etaMs : null;
   const items = ended ? null : (first?.items ?? null);
   return { ...progress, percent, velocity, etaAt, items, stepShare: first?.share ?? progress.stepShare };
+}
+
+/**
+ * Before the task's own samples span enough time for a speed (the first reports come after 30 s), one
+ * running step's item rate gives it: the step's share of the task per item, at that rate. The whole
+ * task is assumed to go on at that step's pace, hence the low confidence.
+ */
+export function withItemRate(
+  velocity: Velocity,
+  percent: number,
+  step: RunningStepView | undefined
+): Velocity {
+  const items = step?.items;
+  if (velocity.percentPerHour !== null || !step || !items?.rate || !items.total || step.rounds)
+    return velocity;
+  const percentPerHour = items.rate * 3_600 * (step.share / items.total);
+  if (!(percentPerHour > 0)) return velocity;
+  return {
+    ...velocity,
+    percentPerHour,
+    etaMs: Math.round(((100 - percent) / percentPerHour) * 3_600_000),
+    confidence: 'low',
+  };
 }
 
 /** A running step's heartbeat as a reader sees it (from the server's pending activities). */
@@ -236,6 +263,7 @@ export function progressLine(p: TaskProgress): string {
     `step ${p.step.index + 1}/${p.step.count} ${p.step.title}`,
   ];
   if (p.items) parts.push(`${p.items.done}/${p.items.total ?? '?'} items`);
+  if (p.items?.rate) parts.push(`${p.items.rate.toFixed(1)} items/s`);
   const eta = etaText(p);
   if (eta) parts.push(eta);
   return parts.join(' | ');

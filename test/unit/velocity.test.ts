@@ -6,7 +6,7 @@ import {
   type ProgressPoint,
 } from '../../src/shared/velocity';
 import { formatDuration } from '../../src/shared/duration';
-import { withItems, type TaskProgress } from '../../src/shared/progress';
+import { withItemRate, withItems, type RunningStepView, type TaskProgress } from '../../src/shared/progress';
 
 const MIN = 60_000;
 /** Points every `stepMs` of active time, `perStep` percent apart. */
@@ -175,5 +175,33 @@ describe('withItems', () => {
     expect(p.items).toBeNull();
     expect(p.percent).toBe(40);
     expect(p.etaAt).toBeNull();
+  });
+});
+
+describe('withItemRate: an ETA from the first items', () => {
+  const none = { percentPerHour: null, itemsPerSecond: 2, etaMs: null, confidence: 'low' as const };
+  const step = {
+    id: 'analyze',
+    title: 'Analyze',
+    action: 'codebase.analyze',
+    state: 'running' as const,
+    share: 50,
+    fraction: 0.1,
+    items: { done: 10, total: 100, rate: 2 },
+  } as unknown as RunningStepView;
+
+  test('a running step at 2 items/s, worth 50 points for 100 items, gives 1 point/s to the task', () => {
+    const v = withItemRate(none, 25, step);
+    expect(v.percentPerHour).toBeCloseTo(3_600);
+    expect(v.etaMs).toBe(75_000); // 75 points left at 1 point a second
+    expect(v.confidence).toBe('low');
+  });
+
+  test('the task samples win once they give a speed; no rate or no total gives nothing', () => {
+    const known = { ...none, percentPerHour: 100, etaMs: 10, confidence: 'medium' as const };
+    expect(withItemRate(known, 25, step)).toBe(known);
+    expect(withItemRate(none, 25, { ...step, items: { done: 1, total: null, rate: 2 } })).toBe(none);
+    expect(withItemRate(none, 25, { ...step, items: { done: 1, total: 10 } })).toBe(none);
+    expect(withItemRate(none, 25, undefined)).toBe(none);
   });
 });

@@ -4,6 +4,7 @@ import { appendFile, open, readFile, stat, truncate } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { activityInfo } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ArtifactRefSchema } from '../../../shared/artifact-schema';
 import { defineAction } from '../../action';
@@ -37,6 +38,8 @@ const AnalyzeInput = z.strictObject({
    * written outside Temporal, so work done twice after a crash can be counted.
    */
   auditLog: z.string().min(1).optional(),
+  /** A pause per file, ms, as an agent's model call would take (the demo's, so its progress shows). */
+  thinkMs: z.number().int().min(0).max(60_000).optional(),
 });
 
 const CHUNK_BYTES = 64 * 1024;
@@ -166,6 +169,7 @@ export const analyzeAction = defineAction({
     try {
       for await (const entry of ctx.checkpointed(entries, (e) => e.path)) {
         const row = await analyzeFile(ctx, root, entry);
+        if (input.thinkMs) await sleep(input.thinkMs, undefined, { signal: ctx.signal });
         await audit(ctx, input.auditLog, entry);
         await out.write(`${JSON.stringify(row)}\n`);
       }
