@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cli.js')
+require('../dist/cli/index.js')
   .main()
   .then(
     () => {
