@@ -85,8 +85,14 @@ describe('what the CLI loads', () => {
     );
   });
 
-  it('running client commands (status, list, pause, health) loads no worker code either', () => {
-    const commands = ['status x', 'list', 'pause x', 'health --url http://127.0.0.1:1/health'];
+  it('running client commands (status, list, pause, health, completion) loads no worker code either', () => {
+    const commands = [
+      'status x',
+      'list',
+      'pause x',
+      'health --url http://127.0.0.1:1/health',
+      'completion bash',
+    ];
     const { modules, result } = loadedBy(
       `const codes = [];
        for (const args of ${JSON.stringify(commands.map((c) => c.split(' ')))}) {
@@ -96,7 +102,7 @@ describe('what the CLI loads', () => {
        }
        return codes;`
     );
-    expect(result).toEqual([EXIT.unknownTask, EXIT.ok, EXIT.unknownTask, EXIT.failure]); // they ran
+    expect(result).toEqual([EXIT.unknownTask, EXIT.ok, EXIT.unknownTask, EXIT.failure, EXIT.ok]); // they ran
     expect(workerSide(modules)).toEqual([]);
     expect(ownParts(modules)).toEqual(['cli', 'client', 'runtime', 'shared', 'workflows']);
   });
@@ -170,6 +176,7 @@ describe('a client-only install (node_modules without @temporalio/worker)', () =
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { taskId: string }[]).map((t) => t.taskId)).toEqual(['client-only']);
     expect(await longrun('status', 'no-such-task')).toMatchObject({ code: 3 });
+    expect((await longrun('completion', 'bash')).stdout).toContain('complete -o default -F _longrun longrun');
   });
 
   it.each(['worker', 'dev'])(
