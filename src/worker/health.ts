@@ -12,12 +12,12 @@
  * await worker.run();
  * await health.close();
  * ```
+ *
+ * `longrun health` (src/cli/health.ts) prints the report.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ValidationError } from '../shared/validation';
 import { breakerStates, type BreakerStatus } from '../activities/circuit-breakers';
-import { loadConfig } from '../runtime/config';
 
 export const HEALTH_STATUSES = ['ok', 'degraded', 'unavailable'] as const;
 /** ok: running, every circuit closed; degraded: running with an open circuit; unavailable: not polling. */
@@ -130,37 +130,4 @@ export async function startHealthServer(opts: {
         server.close(() => resolve());
       }),
   };
-}
-
-/**
- * `longrun health [--url]`: prints a worker's health report; returns the exit code (0 when the worker
- * answers 200, healthy or degraded; 1 when it answers 503). Without `url`, asks the worker of this
- * environment (`http://127.0.0.1:$LONGRUN_HEALTH_PORT/health`). Throws when it cannot be reached.
- */
-export async function printHealth(
-  url: string | undefined,
-  out: NodeJS.WritableStream = process.stdout
-): Promise<number> {
-  let target = url;
-  if (target === undefined) {
-    const health = loadConfig().health;
-    if (!health) {
-      throw new ValidationError('arguments', [
-        { path: '--url', rule: 'is required when LONGRUN_HEALTH_PORT is not set' },
-      ]);
-    }
-    const host = health.host === '0.0.0.0' || health.host === '::' ? '127.0.0.1' : health.host;
-    target = `http://${host.includes(':') ? `[${host}]` : host}:${health.port}/health`;
-  }
-  let res: Response;
-  try {
-    res = await fetch(target, { signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: unknown } }).cause;
-    const detail =
-      typeof cause?.code === 'string' ? cause.code : err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot reach the worker's health report at ${target} (${detail})`);
-  }
-  out.write(await res.text());
-  return res.status === 200 ? 0 : 1;
 }

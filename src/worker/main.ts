@@ -9,12 +9,12 @@
  * at once with 128 + the signal number.
  */
 
-import { constants } from 'node:os';
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../runtime/config';
 import { healthReport, startHealthServer } from './health';
 import { createLongrunWorker, WorkerStartError } from './factory';
 import { ValidationError } from '../shared/validation';
+import { EXIT, signalExitCode } from '../runtime/exit-codes';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
 
@@ -51,7 +51,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
       log(
         `${signal} again: exiting now; running steps resume from their last checkpoint after their heartbeat timeout`
       );
-      process.exit(128 + (constants.signals[signal] ?? 0));
+      process.exit(signalExitCode(signal));
     }
     const running = worker.getStatus().numInFlightNonLocalActivities;
     stopping = { signal, at: Date.now(), running };
@@ -66,7 +66,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
         `grace time of ${config.shutdownGraceMs} ms is over with ${steps(left)} still running: exiting; ` +
           'they resume from their last checkpoint after their heartbeat timeout'
       );
-      process.exit(1);
+      process.exit(EXIT.failure);
     }, config.shutdownGraceMs);
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
@@ -83,7 +83,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
       ? `stopped ${Date.now() - stopping.at} ms after ${stopping.signal}: ${steps(stopping.running)} handed over with ${stopping.running === 1 ? 'its' : 'their'} cursor; exiting`
       : 'stopped'
   );
-  return 0;
+  return EXIT.ok;
 }
 
 if (require.main === module) {
@@ -93,7 +93,7 @@ if (require.main === module) {
       // A known startup problem (a bad variable, no server, no namespace) is one line, no stack trace.
       const known = err instanceof ValidationError || err instanceof WorkerStartError;
       console.error(known ? `longrun worker: ${(err as Error).message}` : err);
-      process.exit(known ? 2 : 1);
+      process.exit(known ? EXIT.badInput : EXIT.failure);
     }
   );
 }

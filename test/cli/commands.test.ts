@@ -2,10 +2,12 @@
  * The built `longrun` binary against a real dev server, one command after another on real tasks: a
  * worker runs in this process (with the slow test action), the CLI in child processes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TaskSummary } from '../../src/client';
+import { temporal } from '@temporalio/proto';
+import { LongrunClient, type TaskSummary } from '../../src/client';
+import { EXIT, signalExitCode } from '../../src/runtime/exit-codes';
 import type { TaskProgress } from '../../src/shared/progress';
 import { useWorkerEnv } from '../support/temporal';
 import { testActions } from '../support/test-actions';
@@ -315,6 +317,116 @@ describe('longrun CLI', () => {
     expect(ok.stdout.length).toBeLessThan(400);
   });
 
+  it('exits 5 from watch and from result for a terminated task', async () => {
+    await longrun('start', specFile('terminated', slowTask('cli-terminated', 5_000, 10)));
+    await waitFor('running step b', async () => {
+      const status = await longrun('status', 'cli-terminated', '--json');
+      return (JSON.parse(status.stdout) as { progress: TaskProgress | null }).progress?.items
+        ? true
+        : undefined;
+    });
+    await t.env.client.workflow.getHandle('cli-terminated').terminate('operator stopped it');
+    const watch = await longrun('watch', 'cli-terminated');
+    expect(watch.code).toBe(EXIT.taskFailed);
+    expect(watch.stdout).toMatch(/\ncli-terminated ended: \w+ \(Temporal status TERMINATED\)\n$/);
+    const result = await longrun('result', 'cli-terminated');
+    expect(result).toMatchObject({ code: EXIT.taskFailed, stdout: '' });
+    expect(result.stderr).toBe('error: the task failed: operator stopped it\n');
+  });
+
+  it('exits 6 from watch and from result for a task cancelled through Temporal', async () => {
+    await longrun('start', specFile('temporal-cancel', slowTask('cli-temporal-cancel', 5_000, 10)));
+    await waitFor('running step b', async () => {
+      const status = await longrun('status', 'cli-temporal-cancel', '--json');
+      return (JSON.parse(status.stdout) as { progress: TaskProgress | null }).progress?.items
+        ? true
+        : undefined;
+    });
+    await t.env.client.workflow.getHandle('cli-temporal-cancel').cancel();
+    const watch = await longrun('watch', 'cli-temporal-cancel');
+    const result = await longrun('result', 'cli-temporal-cancel');
+    // Engine v2 ends it as `longrun cancel` does: completed, in state cancelled, with partial results.
+    expect(watch.code).toBe(EXIT.taskCancelled);
+    expect(watch.stdout).toMatch(/\ncli-temporal-cancel ended: cancelled \(Temporal status COMPLETED\)\n$/);
+    expect(result.code).toBe(EXIT.taskCancelled);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      state: 'cancelled',
+      reason: 'cancel requested through Temporal',
+      stepsCompleted: 1,
+    });
+  });
+
+  it('exits 2 from longrun worker with one line naming the variable, as the worker entry point does', async () => {
+    const worker = await longrunAt('127.0.0.1:1', 'worker');
+    expect(worker.code).toBe(EXIT.badInput);
+    expect(worker.stderr).toBe(
+      'longrun worker: cannot connect to Temporal at TEMPORAL_ADDRESS="127.0.0.1:1": is the server running and reachable? (Connection refused)\n'
+    );
+  });
+
+  it('exits 128 + N from longrun worker on a second signal N while a step does not stop', async () => {
+    // An action that ignores its stop signal keeps the worker waiting for its grace time.
+    const actions = join(t.dir, 'hold-actions.cjs');
+    writeFileSync(
+      actions,
+      `const { defineAction } = require(${JSON.stringify(join(ROOT, 'dist', 'index.js'))});
+       const { z } = require(${JSON.stringify(require.resolve('zod'))});
+       exports.hold = defineAction({
+         name: 'test.hold',
+         description: 'holds its worker for two minutes, deaf to stop requests',
+         input: z.strictObject({}),
+         run: () => new Promise((resolve) => setTimeout(() => resolve({}), 120_000)),
+       });`
+    );
+    const queue = 'cli-signal';
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'longrun.js'), 'worker', '--actions', actions], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: t.env.address,
+        LONGRUN_TASK_QUEUE: queue,
+        LONGRUN_DATA_DIR: join(t.dir, 'signal-data'),
+        LONGRUN_SHUTDOWN_GRACE_MS: '60000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the worker polling', () =>
+        output.includes(`task queue "${queue}"`) ? true : undefined
+      );
+      const client = new LongrunClient(t.env.client, queue);
+      const spec = {
+        v: 1,
+        taskId: 'cli-signal',
+        agent: 'cli-test',
+        phases: [{ id: 'p', steps: [{ id: 'hold', action: 'test.hold', input: {} }] }],
+      };
+      await client.start(spec);
+      const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+      await waitFor('the step running on the worker', async () => {
+        const description = await t.env.client.workflow.getHandle('cli-signal').describe();
+        return description.raw.pendingActivities?.[0]?.state === STARTED ? true : undefined;
+      });
+      child.kill('SIGTERM');
+      await waitFor('the worker stopping', () =>
+        output.includes('SIGTERM, stopping: 1 step') ? true : undefined
+      );
+      child.kill('SIGTERM');
+      expect(await exited).toBe(signalExitCode('SIGTERM'));
+      expect(signalExitCode('SIGTERM')).toBe(143);
+      expect(output).toContain('SIGTERM again: exiting now');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await t.env.client.workflow
+        .getHandle('cli-signal')
+        .terminate('test over')
+        .catch(() => undefined);
+    }
+  });
+
   it('lists a failed task as a dead letter and retries it from its recovery checkpoint', async () => {
     const ledger = join(t.dir, 'cli-dead.ledger');
     const spec = {
@@ -343,7 +455,12 @@ describe('longrun CLI', () => {
       ],
     };
     await longrun('start', specFile('dead', spec));
-    expect((await longrun('result', 'cli-dead')).code).toBe(5);
+    const result = await longrun('result', 'cli-dead');
+    expect(result.code).toBe(5);
+    expect(result.stderr).toBe('error: the task failed: permanent failure 1 of 1\n');
+    const watch = await longrun('watch', 'cli-dead');
+    expect(watch.code).toBe(5); // watch and result agree
+    expect(watch.stdout).toMatch(/\ncli-dead ended: failed \(Temporal status FAILED\)\n$/);
     const failed = await longrun('failed');
     expect(failed.code).toBe(0);
     expect(failed.stdout).toMatch(

@@ -13,11 +13,11 @@ import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { breakerFor, configureBreakers } from '../../src/activities/circuit-breakers';
 import {
   healthReport,
-  printHealth,
   startHealthServer,
   type HealthReport,
   type HealthServer,
 } from '../../src/worker/health';
+import { printHealth } from '../../src/cli/health';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import type { ArtifactRef } from '../../src/shared/step-io';
 import { failuresQuery } from '../../src/workflows/messages';

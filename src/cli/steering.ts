@@ -1,0 +1,94 @@
+/** Commands that steer a running task: pause, resume, cancel, extend, continue, checkpoint, rollback. */
+import type { Command } from 'commander';
+import { formatDuration } from '../shared/duration';
+import { steeredText } from './format';
+import { checkId, checkRequest, given } from './input';
+import { print, printJson, withClient } from './io';
+
+const STOP_AND_GO = [
+  ['pause', 'pause a task: its step stops at the next item and keeps its cursor'],
+  ['resume', 'resume a paused task from where its step stopped'],
+  ['cancel', 'cancel a task gracefully: final checkpoint, partial results kept'],
+] as const;
+
+export function addSteeringCommands(program: Command): void {
+  program.commandsGroup('Steering:');
+
+  for (const [name, description] of STOP_AND_GO) {
+    program
+      .command(`${name} <taskId>`)
+      .description(description)
+      .option('--reason <text>', 'why (shown in the activity log)')
+      .option('--json', 'print the progress after the request as JSON')
+      .action(async (taskId: string, opts: { reason?: string; json?: boolean }) => {
+        checkId(taskId, '<taskId>');
+        const request = given({ reason: opts.reason });
+        checkRequest(name, request);
+        const p = await withClient((client) => client[name](taskId, request));
+        if (opts.json) printJson(p);
+        else print(steeredText(name, taskId, p));
+      });
+  }
+
+  program
+    .command('extend <taskId>')
+    .description("move a task's deadline: --by 2h, or --until 2026-12-01T00:00:00Z")
+    .option('--by <duration>', 'how much later: 90s, 15m, 2h, 1d, 1h30m')
+    .option('--until <datetime>', 'the new deadline, ISO 8601 with offset')
+    .option('--reason <text>', 'why (shown in the activity log)')
+    .option('--json', 'print the progress after the request as JSON')
+    .action(
+      async (taskId: string, opts: { by?: string; until?: string; reason?: string; json?: boolean }) => {
+        const request = given({ by: opts.by, until: opts.until, reason: opts.reason });
+        checkId(taskId, '<taskId>');
+        checkRequest('extend', request);
+        const p = await withClient((client) => client.extend(taskId, request));
+        if (opts.json) return printJson(p);
+        const phase = p.phaseTime ? `, phase limit ${formatDuration(p.phaseTime.limitMs)}` : '';
+        print(`${taskId}: deadline now ${p.deadline ?? 'none'}${phase}\n`);
+      }
+    );
+
+  program
+    .command('continue <taskId>')
+    .description('continue a task that stopped at a limit (state partial) from where it stopped')
+    .requiredOption('--by <duration>', 'how much more time its limits give: 90s, 15m, 2h, 1d')
+    .option('--reason <text>', 'why (shown in the activity log)')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { by: string; reason?: string; json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkRequest('extend', { by: opts.by });
+      const started = await withClient((client) =>
+        client.continueTask(taskId, { by: opts.by, ...given({ reason: opts.reason }) })
+      );
+      if (opts.json) return printJson({ taskId: started.taskId, runId: started.runId });
+      print(`${taskId}: continued (run ${started.runId}); follow it with: longrun watch ${taskId}\n`);
+    });
+
+  program
+    .command('checkpoint <taskId>')
+    .description('record a manual checkpoint now')
+    .requiredOption('--label <text>', 'name of the checkpoint')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, opts: { label: string; json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkRequest('checkpoint', { label: opts.label });
+      const record = await withClient((client) => client.checkpoint(taskId, opts.label));
+      if (opts.json) printJson(record);
+      else print(`recorded ${record.id} at step ${record.stepIndex}: ${record.label}\n`);
+    });
+
+  program
+    .command('rollback <taskId> <checkpointId>')
+    .description('reset a task to a named checkpoint; later steps run again')
+    .option('--json', 'print JSON')
+    .action(async (taskId: string, checkpointId: string, opts: { json?: boolean }) => {
+      checkId(taskId, '<taskId>');
+      checkId(checkpointId, '<checkpointId>');
+      const result = await withClient((client) => client.rollback(taskId, checkpointId));
+      if (opts.json) return printJson(result);
+      print(
+        `rolled ${taskId} back to ${checkpointId} (new run ${result.runId}); steps to run again: ${result.stepsToRedo.join(', ') || 'none'}\n`
+      );
+    });
+}
