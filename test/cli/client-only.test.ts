@@ -61,7 +61,7 @@ function loadedBy(script: string): { modules: string[]; result: unknown } {
   return JSON.parse(out.slice(out.lastIndexOf(MARK) + MARK.length)) as { modules: string[]; result: unknown };
 }
 
-/** longrun's own parts among `modules`: `dist/cli/index.js` gives `cli`, `dist/client.js` gives `client`. */
+/** longrun's own parts among `modules`: `dist/cli/index.js` gives `cli`, `dist/client/index.js` gives `client`. */
 function ownParts(modules: string[]): string[] {
   const dist = join(ROOT, 'dist') + '/';
   const parts = modules.filter((m) => m.startsWith(dist)).map((m) => m.slice(dist.length).split('/')[0]!);
@@ -79,7 +79,7 @@ describe('what the CLI loads', () => {
       expect.arrayContaining([
         join(ROOT, 'dist', 'cli', 'index.js'),
         join(ROOT, 'dist', 'cli', 'process.js'),
-        join(ROOT, 'dist', 'client.js'),
+        join(ROOT, 'dist', 'client', 'index.js'),
         require.resolve('@temporalio/client'),
       ])
     );
