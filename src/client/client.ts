@@ -21,15 +21,8 @@ import {
   ServiceError,
 } from '@temporalio/client';
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { z } from 'zod';
 import { connectionOptions, loadClientConfig } from '../runtime/config';
-import {
-  ActionCatalogSchema,
-  catalogIssues,
-  catalogWorkflowId,
-  type ActionCatalog,
-} from '../shared/action-catalog';
+import { catalogIssues, type ActionCatalog } from '../shared/action-catalog';
 import type { ActivityEntry } from '../shared/activity-log';
 import { stepsRedoneByRollback, type CheckpointRecord } from '../shared/checkpoints';
 import {
@@ -40,21 +33,12 @@ import {
   type PauseRequest,
   type ResumeRequest,
 } from '../shared/control';
-import { parseDuration } from '../shared/duration';
 import type { FailureRecord } from '../shared/failures';
 import { hasEnded } from '../shared/lifecycle';
-import {
-  mergeHeartbeats,
-  progressAt,
-  withItems,
-  type ItemProgress,
-  type StepBeat,
-  type TaskProgress,
-} from '../shared/progress';
+import type { TaskProgress } from '../shared/progress';
 import { LongrunState } from '../shared/search-attributes';
 import type { TaskSpec, TaskSpecInput } from '../shared/spec';
 import { checkSpec } from '../shared/spec-check';
-import { isStepHeartbeat } from '../shared/step-io';
 import { CANCELLED_RESULT_MEMO, type LongTaskResult } from '../shared/task-result';
 import { parseOrThrow, ValidationError } from '../shared/validation';
 // Message definitions only; the workflow itself is started by name and never loaded here.
@@ -74,10 +58,12 @@ import {
   type LifecycleView,
   type PartialResult,
 } from '../workflows/messages';
-import type { LongTaskInput, longTask } from '../workflows/long-task';
+import type { longTask } from '../workflows/long-task';
 import { InvalidTransitionError, UnknownCheckpointError, UnknownTaskError } from './errors';
+import { CatalogReader } from './catalog';
 import { TaskHandle } from './handle';
-import { doneSteps, resetToCheckpoint, retryTask } from './recovery';
+import { heartbeatsOf, watchProgress, withHeartbeats } from './progress';
+import { continueAfterLimit, doneSteps, resetToCheckpoint, retryTask } from './recovery';
 import type {
   CheckedAgainst,
   ConnectOptions,
@@ -97,13 +83,9 @@ import { listFailedTasks, listTasks } from './visibility';
 
 /** gRPC status code of a query no worker answered in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_NOT_FOUND = 5;
-
-/** How long `actions()` reuses what it read (a burst of starts reads the catalog once). */
-const CATALOG_CACHE_MS = 5_000;
 
 export class LongrunClient {
-  private catalogCache: { at: number; catalogs: ActionCatalog[] } | undefined;
+  private readonly catalogs: CatalogReader;
 
   constructor(
     readonly client: Client,
@@ -111,7 +93,9 @@ export class LongrunClient {
     private readonly ownedConnection?: Connection,
     /** Webhook URLs added to every task this client starts (`LONGRUN_WEBHOOK_URLS` with `connect`). */
     private readonly webhookUrls: readonly string[] = []
-  ) {}
+  ) {
+    this.catalogs = new CatalogReader(client, taskQueue);
+  }
 
   static async connect(opts: ConnectOptions = {}): Promise<LongrunClient> {
     const config = opts.config ?? loadClientConfig();
@@ -192,31 +176,10 @@ export class LongrunClient {
 
   /**
    * The catalogs the task queue's workers published (newest first; empty if no worker has started
-   * since the server's data began). Read from the catalog workflow's memo: no worker needs to run.
+   * since the server's data began). Read from the catalog workflow's first event: no worker needed.
    */
-  async actions(): Promise<ActionCatalog[]> {
-    const cached = this.catalogCache;
-    if (cached && Date.now() - cached.at < CATALOG_CACHE_MS) return cached.catalogs;
-    let catalogs: ActionCatalog[] = [];
-    try {
-      // The catalogs are the input of the catalog workflow's current run: its first event.
-      const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
-        namespace: this.client.options.namespace,
-        execution: { workflowId: catalogWorkflowId(this.taskQueue) },
-        maximumPageSize: 1,
-      });
-      const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
-      const [input] = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, payloads);
-      const parsed = z
-        .array(ActionCatalogSchema)
-        .safeParse((input as { catalogs?: unknown } | undefined)?.catalogs ?? []);
-      catalogs = parsed.success ? parsed.data : [];
-    } catch (err) {
-      if ((err as { code?: number }).code !== GRPC_NOT_FOUND) throw err;
-    }
-    // An empty answer is not kept: the first worker may publish any moment now.
-    this.catalogCache = catalogs.length > 0 ? { at: Date.now(), catalogs } : undefined;
-    return catalogs;
+  actions(): Promise<ActionCatalog[]> {
+    return this.catalogs.read();
   }
 
   /** Refuses a spec the newest worker catalog would refuse; says which version it checked against. */
@@ -247,32 +210,7 @@ export class LongrunClient {
       Promise.all([this.query(taskId, progressQuery), handle.describe()])
     );
     if (hasEnded(progress.state)) return progress;
-    const beats: StepBeat[] = [];
-    for (const pending of description.raw.pendingActivities ?? []) {
-      if (!pending.heartbeatDetails?.payloads?.length) continue;
-      const [details] = await decodeArrayFromPayloads(
-        this.client.options.loadedDataConverter,
-        pending.heartbeatDetails.payloads
-      );
-      if (isStepHeartbeat(details)) beats.push(details);
-    }
-    const now = Date.now();
-    if (progress.running) return progressAt(mergeHeartbeats(progress, beats, now), now);
-    // A task started before engine v2: one running step, whose items the single heartbeat carries.
-    const beat = beats[0];
-    if (progress.state === 'executing' && beat) {
-      const items: ItemProgress = {
-        done: beat.done,
-        total: beat.total,
-        ...(beat.note ? { note: beat.note } : {}),
-        ...(beat.rate === undefined ? {} : { rate: beat.rate }),
-        ...(beat.at === undefined ? {} : { at: beat.at }),
-      };
-      if (!progress.items || (progress.items.at ?? 0) <= (items.at ?? Number.MAX_SAFE_INTEGER)) {
-        return progressAt(withItems(progress, items, now), now);
-      }
-    }
-    return progressAt(progress, now);
+    return withHeartbeats(progress, await heartbeatsOf(this.client, description), Date.now());
   }
 
   /** Pauses a task; resolves once its running step has stopped and saved its cursor. */
@@ -303,47 +241,8 @@ export class LongrunClient {
     taskId: string,
     request: { by: string | number; reason?: string }
   ): Promise<StartedTask> {
-    let byMs: number;
-    try {
-      byMs = parseDuration(request?.by);
-    } catch (err) {
-      throw new ValidationError('continue request', [{ path: 'by', rule: (err as Error).message }]);
-    }
-    const description = await this.describeOrUndefined(taskId);
-    if (!description) throw new UnknownTaskError(taskId);
-    const handle = this.client.workflow.getHandle(taskId);
-    const ended =
-      description.status.name === 'COMPLETED' ? ((await handle.result()) as LongTaskResult) : undefined;
-    if (!ended || ended.state !== 'partial' || !ended.continuation) {
-      const what = ended ? `ended ${ended.state}` : description.status.name.toLowerCase();
-      throw new InvalidTransitionError(
-        taskId,
-        'continue',
-        `the task ${what}; only a task stopped at a limit (partial) can be continued`
-      );
-    }
-    // The spec as the run was started with it: the first event of the latest run.
-    const history = await handle.fetchHistory();
-    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
-    const [input] = (await decodeArrayFromPayloads(this.client.options.loadedDataConverter, started)) as [
-      LongTaskInput,
-    ];
-    const next = await this.client.workflow.start<typeof longTask>('longTask', {
-      taskQueue: this.taskQueue,
-      workflowId: taskId,
-      args: [
-        {
-          spec: input.spec,
-          carried: ended.continuation,
-          continued: { byMs, reason: request.reason ?? 'continue requested' },
-          ...(input.searchAttributes === false ? { searchAttributes: false } : {}),
-        },
-      ],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      staticSummary: `${taskId}, continued after its limit (+${request.by})`,
-    });
-    return this.started(taskId, next.firstExecutionRunId, true, null);
+    const runId = await continueAfterLimit(this.client, this.taskQueue, taskId, request);
+    return this.started(taskId, runId, true, null);
   }
 
   /** Moves a task's deadline: `{ by: '2h' }` or `{ until: '2026-12-01T00:00:00Z' }`. */
@@ -393,43 +292,15 @@ export class LongrunClient {
    * Progress updates of a task as they happen: yields the current progress, then each change (asked
    * every `intervalMs`), and ends after yielding the final progress once the task has ended.
    */
-  async *watch(taskId: string, options: WatchOptions = {}): AsyncGenerator<TaskProgress, void, void> {
-    const intervalMs = options.intervalMs ?? 1_000;
-    if (!Number.isFinite(intervalMs) || intervalMs < 50 || intervalMs > 60_000) {
-      throw new ValidationError('watch options', [
-        { path: 'intervalMs', rule: 'must be between 50 and 60000 ms' },
-      ]);
-    }
-    let previous = '';
-    for (;;) {
-      if (options.signal?.aborted) return;
-      const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
-      const closed = description.status.name !== 'RUNNING';
-      const progress = await this.progress(taskId);
-      const key = JSON.stringify([
-        progress.state,
-        progress.percent,
-        progress.items,
-        progress.lastCheckpoint,
-        progress.step.index,
-      ]);
-      if (key !== previous || closed) {
-        previous = key;
-        yield progress;
-      }
-      if (closed) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        options.signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true }
-        );
-      });
-    }
+  watch(taskId: string, options: WatchOptions = {}): AsyncGenerator<TaskProgress, void, void> {
+    return watchProgress(
+      async () => {
+        const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
+        return description.status.name !== 'RUNNING';
+      },
+      () => this.progress(taskId),
+      options
+    );
   }
 
   /** Temporal's view of the task (execution status) plus its progress when a worker can answer. */

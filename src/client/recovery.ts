@@ -3,13 +3,16 @@
  * dead letter) or to the first one (retry from the start). The task keeps its id and history.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import type { CheckpointRecord } from '../shared/checkpoints';
+import { parseDuration } from '../shared/duration';
 import { addIndex, type Range } from '../shared/ranges';
-import { failureMemoOf } from '../shared/task-result';
+import { failureMemoOf, type LongTaskResult } from '../shared/task-result';
 import { ValidationError } from '../shared/validation';
+import type { LongTaskInput, longTask } from '../workflows/long-task';
 import type { PlannedStepView } from '../workflows/messages';
 import { InvalidTransitionError, UnknownCheckpointError, UnknownTaskError } from './errors';
 import type { RetryResult } from './types';
@@ -134,4 +137,59 @@ export function doneSteps(plan: PlannedStepView[], stepsCompleted: number): Rang
     );
   }
   return stepsCompleted > 0 ? [[0, stepsCompleted - 1]] : [];
+}
+
+/**
+ * Starts the next execution of a task that stopped at a limit (`partial`), its limits moved by `by`,
+ * from the state it stopped in; returns the new run's id.
+ */
+export async function continueAfterLimit(
+  client: Client,
+  taskQueue: string,
+  taskId: string,
+  request: { by: string | number; reason?: string }
+): Promise<string> {
+  let byMs: number;
+  try {
+    byMs = parseDuration(request?.by);
+  } catch (err) {
+    throw new ValidationError('continue request', [{ path: 'by', rule: (err as Error).message }]);
+  }
+  const handle = client.workflow.getHandle(taskId);
+  const description = await handle.describe().catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError) throw new UnknownTaskError(taskId);
+    throw err;
+  });
+  const ended =
+    description.status.name === 'COMPLETED' ? ((await handle.result()) as LongTaskResult) : undefined;
+  if (!ended || ended.state !== 'partial' || !ended.continuation) {
+    const what = ended ? `ended ${ended.state}` : description.status.name.toLowerCase();
+    throw new InvalidTransitionError(
+      taskId,
+      'continue',
+      `the task ${what}; only a task stopped at a limit (partial) can be continued`
+    );
+  }
+  // The spec as the run was started with it: the first event of the latest run.
+  const history = await handle.fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  const [input] = (await decodeArrayFromPayloads(client.options.loadedDataConverter, started)) as [
+    LongTaskInput,
+  ];
+  const next = await client.workflow.start<typeof longTask>('longTask', {
+    taskQueue: taskQueue,
+    workflowId: taskId,
+    args: [
+      {
+        spec: input.spec,
+        carried: ended.continuation,
+        continued: { byMs, reason: request.reason ?? 'continue requested' },
+        ...(input.searchAttributes === false ? { searchAttributes: false } : {}),
+      },
+    ],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowIdConflictPolicy: 'FAIL',
+    staticSummary: `${taskId}, continued after its limit (+${request.by})`,
+  });
+  return next.firstExecutionRunId;
 }

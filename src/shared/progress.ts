@@ -195,6 +195,17 @@ export interface StepBeat {
   at?: number;
 }
 
+/** A heartbeat's item counts as item progress. */
+export function itemsOfBeat(beat: StepBeat): ItemProgress {
+  return {
+    done: beat.done,
+    total: beat.total,
+    ...(beat.note ? { note: beat.note } : {}),
+    ...(beat.rate === undefined ? {} : { rate: beat.rate }),
+    ...(beat.at === undefined ? {} : { at: beat.at }),
+  };
+}
+
 /**
  * `progress` with the heartbeats of its running units merged in (fresher than the workflow's own
  * reports, which come every 30 s): a step's items, a fan-out's items in flight. Pure.
@@ -215,13 +226,7 @@ export function mergeHeartbeats(
     const beat = mine[0] as StepBeat;
     // The step's own report may be newer than the heartbeat (e.g. just after a retry): keep the newer.
     if ((r.items?.at ?? 0) > (beat.at ?? Number.MAX_SAFE_INTEGER)) return r;
-    const items: ItemProgress = {
-      done: beat.done,
-      total: beat.total,
-      ...(beat.note ? { note: beat.note } : {}),
-      ...(beat.rate === undefined ? {} : { rate: beat.rate }),
-      ...(beat.at === undefined ? {} : { at: beat.at }),
-    };
+    const items = itemsOfBeat(beat);
     const fraction = r.rounds
       ? r.rounds.of === null
         ? 0

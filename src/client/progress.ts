@@ -1,0 +1,94 @@
+/**
+ * Progress as a reader sees it: the workflow's answer merged with the heartbeats of its running steps
+ * (fresher than the workflow's own reports), and a stream of its changes.
+ */
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import {
+  itemsOfBeat,
+  mergeHeartbeats,
+  progressAt,
+  withItems,
+  type StepBeat,
+  type TaskProgress,
+} from '../shared/progress';
+import { isStepHeartbeat } from '../shared/step-io';
+import { ValidationError } from '../shared/validation';
+import type { WatchOptions } from './types';
+
+/** The step heartbeats among a task's pending activities. */
+export async function heartbeatsOf(
+  client: Client,
+  description: WorkflowExecutionDescription
+): Promise<StepBeat[]> {
+  const beats: StepBeat[] = [];
+  for (const pending of description.raw.pendingActivities ?? []) {
+    if (!pending.heartbeatDetails?.payloads?.length) continue;
+    const [details] = await decodeArrayFromPayloads(
+      client.options.loadedDataConverter,
+      pending.heartbeatDetails.payloads
+    );
+    if (isStepHeartbeat(details)) beats.push(details);
+  }
+  return beats;
+}
+
+/** A running task's progress as of `now`, with its steps' heartbeats merged in. */
+export function withHeartbeats(progress: TaskProgress, beats: StepBeat[], now: number): TaskProgress {
+  if (progress.running) return progressAt(mergeHeartbeats(progress, beats, now), now);
+  // A task started before engine v2: one running step, whose items the single heartbeat carries.
+  const beat = beats[0];
+  if (progress.state === 'executing' && beat) {
+    const items = itemsOfBeat(beat);
+    if (!progress.items || (progress.items.at ?? 0) <= (items.at ?? Number.MAX_SAFE_INTEGER)) {
+      return progressAt(withItems(progress, items, now), now);
+    }
+  }
+  return progressAt(progress, now);
+}
+
+/**
+ * Yields the current progress, then each change (asked every `intervalMs`), and ends after yielding
+ * the final progress once `closed()` says the task has ended.
+ */
+export async function* watchProgress(
+  closed: () => Promise<boolean>,
+  read: () => Promise<TaskProgress>,
+  options: WatchOptions
+): AsyncGenerator<TaskProgress, void, void> {
+  const intervalMs = options.intervalMs ?? 1_000;
+  if (!Number.isFinite(intervalMs) || intervalMs < 50 || intervalMs > 60_000) {
+    throw new ValidationError('watch options', [
+      { path: 'intervalMs', rule: 'must be between 50 and 60000 ms' },
+    ]);
+  }
+  let previous = '';
+  for (;;) {
+    if (options.signal?.aborted) return;
+    const ended = await closed();
+    const progress = await read();
+    const key = JSON.stringify([
+      progress.state,
+      progress.percent,
+      progress.items,
+      progress.lastCheckpoint,
+      progress.step.index,
+    ]);
+    if (key !== previous || ended) {
+      previous = key;
+      yield progress;
+    }
+    if (ended) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, intervalMs);
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true }
+      );
+    });
+  }
+}
