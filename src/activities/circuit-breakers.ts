@@ -14,6 +14,7 @@ import {
   admitCall,
   breakerAt,
   closedBreaker,
+  openUntil,
   DEFAULT_BREAKER_SETTINGS,
   recordOutcome,
   snapshotOf,
@@ -104,6 +105,21 @@ export class CircuitBreaker {
     this.state = recordOutcome(before, outcome, this.settings(), now);
     if (before.state !== this.state.state) {
       if (this.state.state === 'open') this.timesOpened++;
+      this.onTransition?.(
+        this.name,
+        snapshotOf(this.name, before, now),
+        snapshotOf(this.name, this.state, now)
+      );
+    }
+  }
+
+  /** Holds the circuit open for `ms` (a quota known to reset then), then lets one trial call through. */
+  holdOpenFor(ms: number): void {
+    const now = this.now();
+    const before = breakerAt(this.state, now);
+    this.state = openUntil(before, now + ms, now);
+    if (before.state !== 'open' && this.state.state === 'open') {
+      this.timesOpened++;
       this.onTransition?.(
         this.name,
         snapshotOf(this.name, before, now),

@@ -82,6 +82,15 @@ function open(failures: number, settings: BreakerSettings, now: number): Breaker
 }
 
 /**
+ * Held open until `until` (a quota that resets then): no call goes out before it, one trial after.
+ * An open circuit that already waits longer keeps its own time.
+ */
+export function openUntil(state: BreakerState, until: number, now: number): BreakerState {
+  if (state.state === 'open' && state.halfOpenAt >= until) return state;
+  return { state: 'open', failures: state.failures, openedAt: now, halfOpenAt: until };
+}
+
+/**
  * Whether a call may go out now. A half-open circuit admits one trial; a trial that has not reported
  * for a whole recovery period is presumed lost, and another caller becomes the trial.
  */

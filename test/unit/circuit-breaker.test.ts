@@ -8,6 +8,7 @@ import {
   admitCall,
   breakerAt,
   closedBreaker,
+  openUntil,
   DEFAULT_BREAKER_SETTINGS,
   HALF_OPEN_RETRY_MS,
   recordOutcome,
@@ -305,5 +306,39 @@ describe('breaker and LLM configuration', () => {
       'LONGRUN_LLM_MODEL=(unset): must be set when LONGRUN_LLM_BASE_URL is'
     );
     expect(() => loadConfig({ LONGRUN_HEALTH_PORT: '70000' }, '/w')).toThrow(/LONGRUN_HEALTH_PORT="70000": /);
+  });
+});
+
+describe('a circuit held open until a quota resets', () => {
+  it('refuses calls until the reset, then lets one trial through', async () => {
+    let now = 1_000_000;
+    const breakers = new BreakerRegistry({ now: () => now, onTransition: null });
+    const breaker = breakers.breakerFor('llm:pool');
+    breaker.holdOpenFor(30_000);
+    expect(breaker.status()).toMatchObject({ state: 'open', timesOpened: 1 });
+    now += 29_000;
+    await expect(breaker.run(() => Promise.resolve(1))).rejects.toBeInstanceOf(CircuitOpenError);
+    now += 1_000;
+    await expect(breaker.run(() => Promise.resolve(1))).resolves.toBe(1);
+    expect(breaker.status()).toMatchObject({ state: 'closed', rejected: 1 });
+    now -= 1_000;
+    expect(
+      admitCall(openUntil(closedBreaker(), now + 1_000, now), DEFAULT_BREAKER_SETTINGS, now)
+    ).toMatchObject({
+      admitted: false,
+      retryAfterMs: 1_000,
+    });
+    now += 1_000;
+    const trial = admitCall(
+      breakerAt(openUntil(closedBreaker(), now, now - 1), now),
+      DEFAULT_BREAKER_SETTINGS,
+      now
+    );
+    expect(trial).toMatchObject({ admitted: true, trial: true });
+  });
+
+  it('keeps a longer open period it already has', () => {
+    const state = openUntil(closedBreaker(), 50_000, 0);
+    expect(openUntil(state, 10_000, 1)).toBe(state);
   });
 });
