@@ -29,10 +29,17 @@ import {
  * flight): the call was not made. Transient, so the step is retried after `retryAfterMs`.
  */
 export class CircuitOpenError extends TransientError {
+  override readonly name: string = 'CircuitOpenError';
   readonly breaker: string;
-  constructor(breaker: string, retryAfterMs: number) {
-    super(`circuit ${breaker} is open; next try in ${(retryAfterMs / 1000).toFixed(1)} s`, { retryAfterMs });
+  /** Why it is open: too many failures, or a quota known to reset at a time (`holdOpenFor`). */
+  readonly reason: 'failures' | 'quota';
+  constructor(breaker: string, retryAfterMs: number, reason: 'failures' | 'quota' = 'failures') {
+    const why = reason === 'quota' ? ' until its quota resets' : '';
+    super(`circuit ${breaker} is open${why}; next try in ${(retryAfterMs / 1000).toFixed(1)} s`, {
+      retryAfterMs,
+    });
     this.breaker = breaker;
+    this.reason = reason;
   }
 }
 
@@ -71,6 +78,8 @@ export class CircuitBreaker {
   private calls = 0;
   private rejected = 0;
   private timesOpened = 0;
+  /** Until when the circuit is held open for a quota (`holdOpenFor`), epoch ms. */
+  private quotaUntil = 0;
 
   constructor(
     readonly name: string,
@@ -85,7 +94,8 @@ export class CircuitBreaker {
     this.state = admission.state;
     if (!admission.admitted) {
       this.rejected++;
-      throw new CircuitOpenError(this.name, admission.retryAfterMs);
+      const reason = this.now() < this.quotaUntil ? 'quota' : 'failures';
+      throw new CircuitOpenError(this.name, admission.retryAfterMs, reason);
     }
     this.calls++;
     try {
@@ -118,6 +128,7 @@ export class CircuitBreaker {
     const now = this.now();
     const before = breakerAt(this.state, now);
     this.state = openUntil(before, now + ms, now);
+    this.quotaUntil = Math.max(this.quotaUntil, now + ms);
     if (before.state !== 'open' && this.state.state === 'open') {
       this.timesOpened++;
       this.onTransition?.(

@@ -24,7 +24,7 @@ export interface FailureOptions {
 
 /** Worth retrying soon (network blips, rate limits); `retryAfterMs` overrides the backoff. */
 export class TransientError extends Error {
-  override readonly name = 'TransientError';
+  override readonly name: string = 'TransientError';
   readonly retryAfterMs: number | undefined;
   constructor(message: string, options: FailureOptions & { retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

@@ -5,11 +5,22 @@ import { formatPath, ValidationError } from '../shared/validation';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
 import { WebhookUrlSchema } from '../shared/webhooks';
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from '../shared/circuit-breaker';
+import { PriceTableSchema, type PriceTable } from '../shared/model-usage';
 
 const flag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true/false, yes/no or 1/0' })
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** A variable holding JSON: parsed, or refused with "must be JSON". */
+const jsonText = z.string().transform((text, ctx): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+});
 
 /** "a, b,,c" as ["a", "b", "c"]; unset is []. */
 const commaList = z
@@ -105,6 +116,12 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   LONGRUN_LLM_MODEL: z.string().min(1).max(200).optional(),
   /** Limit of one LLM HTTP call, ms. @default 60000 */
   LONGRUN_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * Prices of models, US dollars per million tokens, as JSON:
+   * `{"gpt-4o-mini": {"input": 0.15, "output": 0.6, "cachedInput": 0.075}, "claude-*": {...}}`.
+   * Unset: costs are not counted (usage still is).
+   */
+  LONGRUN_LLM_PRICES: jsonText.pipe(PriceTableSchema).optional(),
   /** Port of the worker's health report (`GET /health`). Unset: no health server. */
   LONGRUN_HEALTH_PORT: port.optional(),
   /** Address the health server listens on (0.0.0.0 in a container). @default "127.0.0.1" */
@@ -145,6 +162,8 @@ export interface LlmSettings {
   model: string;
   /** Limit of one HTTP call, ms. @default 60000 */
   timeoutMs: number;
+  /** Prices per model for cost accounting (`LONGRUN_LLM_PRICES`). @default {} */
+  prices?: PriceTable;
 }
 
 /** The settings of a worker and of `longrun dev`: the client's and the worker's own. */
@@ -263,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
           apiKey: e.LONGRUN_LLM_API_KEY,
           model: e.LONGRUN_LLM_MODEL as string,
           timeoutMs: e.LONGRUN_LLM_TIMEOUT_MS,
+          prices: e.LONGRUN_LLM_PRICES ?? {},
         }
       : undefined,
     health:

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { actionRegistry, createActivities, PermanentError, TransientError } from '../../src/activities';
-import { LlmClient, summarizeAction, type SummaryEntry } from '../../src/activities/llm';
+import { LlmClient, RateLimitError, summarizeAction, type SummaryEntry } from '../../src/activities/llm';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { BreakerRegistry, CircuitOpenError } from '../../src/activities/circuit-breakers';
 import type { ArtifactRef, StepHeartbeat } from '../../src/shared/step-io';
@@ -39,11 +39,11 @@ beforeEach(() => {
   });
 });
 
-function client(opts: { timeoutMs?: number; baseUrl?: string } = {}): LlmClient {
+function client(opts: { timeoutMs?: number; baseUrl?: string; apiKey?: string } = {}): LlmClient {
   return new LlmClient(
     {
       baseUrl: opts.baseUrl ?? fake.baseUrl,
-      apiKey: 'sk-test',
+      apiKey: opts.apiKey ?? 'sk-test',
       model: 'test-model',
       timeoutMs: opts.timeoutMs ?? 5_000,
     },
@@ -71,20 +71,87 @@ describe('LLM adapter', () => {
     });
     expect(answer).toEqual({
       content: 'summary of "the text"',
+      toolCalls: [],
       model: 'fake-model-001',
       finishReason: 'stop',
+      usage: { promptTokens: expect.any(Number), completionTokens: 5, cachedTokens: 0 },
+      latencyMs: expect.any(Number),
     });
     expect(fake.requests).toEqual([
       expect.objectContaining({ authorization: 'Bearer sk-test', model: 'test-model', text: 'the text' }),
     ]);
   });
 
-  it('turns a 429 with Retry-After into a transient error that waits that long', async () => {
+  it('sends tools and the conversation so far, and returns the tool calls the model asked for', async () => {
+    fake.respond(({ tools }) => ({
+      toolCalls: [{ name: tools[0] as string, arguments: { path: 'a.txt' } }],
+      usage: { prompt: 120, completion: 9, cached: 100 },
+    }));
+    try {
+      const answer = await client().chat({
+        model: 'other-model',
+        messages: [
+          { role: 'user', content: 'read a.txt' },
+          { role: 'assistant', content: null, tool_calls: [] },
+          { role: 'tool', tool_call_id: 'call_0', content: 'earlier result' },
+        ],
+        tools: [{ type: 'function', function: { name: 'read_file', parameters: { type: 'object' } } }],
+      });
+      expect(answer).toMatchObject({
+        content: '',
+        finishReason: 'tool_calls',
+        toolCalls: [
+          {
+            id: 'call_1_0',
+            type: 'function',
+            function: { name: 'read_file', arguments: '{"path":"a.txt"}' },
+          },
+        ],
+        usage: { promptTokens: 120, completionTokens: 9, cachedTokens: 100 },
+      });
+      expect(fake.requests[0]).toMatchObject({ model: 'other-model', tools: ['read_file'] });
+      expect(fake.requests[0]?.messages).toHaveLength(3);
+    } finally {
+      fake.respond(undefined);
+    }
+  });
+
+  it('returns null usage when the provider reports none', async () => {
+    fake.respond(() => ({ content: 'hi', usage: null }));
+    try {
+      expect(await ask(client())).toMatchObject({ content: 'hi', usage: null });
+    } finally {
+      fake.respond(undefined);
+    }
+  });
+
+  it('turns a 429 with Retry-After into a rate-limit error that carries the reset', async () => {
     fake.setMode('rate-limit', { retryAfter: '7' });
     const err = await errorOf(ask(client()));
+    expect(err).toBeInstanceOf(RateLimitError);
     expect(err).toBeInstanceOf(TransientError);
-    expect(err).toMatchObject({ retryAfterMs: 7_000 });
+    expect(err).toMatchObject({ retryAfterMs: 7_000, reset: { ms: 7_000, source: 'retry-after' } });
     expect((err as Error).message).toBe(`LLM ${fake.host} answered 429: Rate limit reached for requests.`);
+  });
+
+  it('reads the reset from x-ratelimit-reset-* headers and from the error body', async () => {
+    fake.setMode('rate-limit', {
+      headers: {
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '1m30s',
+        'x-ratelimit-remaining-tokens': '5000',
+        'x-ratelimit-reset-tokens': '2s',
+      },
+    });
+    expect(await errorOf(ask(client({ apiKey: 'sk-a' })))).toMatchObject({
+      reset: { ms: 90_000, source: 'x-ratelimit-reset-requests' },
+    });
+    fake.setMode('rate-limit', { message: 'Rate limit reached. Please try again in 20s.' });
+    expect(await errorOf(ask(client({ apiKey: 'sk-b' })))).toMatchObject({
+      reset: { ms: 20_000, source: 'body' },
+    });
+    fake.setMode('rate-limit');
+    expect(await errorOf(ask(client({ apiKey: 'sk-c' })))).toMatchObject({ reset: null });
   });
 
   it('reads a Retry-After date on a 503 relative to the clock', async () => {
@@ -155,10 +222,32 @@ describe('LLM adapter', () => {
 });
 
 describe('LLM adapter behind its circuit breaker', () => {
+  it('holds the credential pool open until a known quota reset: one probe for every task on the key', async () => {
+    fake.setMode('rate-limit', { headers: { 'x-ratelimit-reset-requests': '30s' } });
+    const tasks = Array.from({ length: 50 }, () => client({ apiKey: 'sk-shared' }));
+    expect(new Set(tasks.map((t) => t.breakerName)).size).toBe(1);
+    expect(await errorOf(ask(tasks[0] as LlmClient))).toBeInstanceOf(RateLimitError);
+    const waits = await Promise.all(tasks.slice(1).map((t) => errorOf(ask(t))));
+    for (const err of waits) {
+      expect(err).toBeInstanceOf(CircuitOpenError);
+      expect(err).toMatchObject({ reason: 'quota', retryAfterMs: 30_000 });
+    }
+    expect(fake.requests).toHaveLength(1); // one call reached the provider, not fifty
+    // Another key is another pool: it is not held.
+    fake.setMode('ok');
+    expect((await ask(client({ apiKey: 'sk-other' }))).content).toBe('summary of "hello"');
+    // After the reset, one trial goes through and the pool is open for business again.
+    now += 30_000;
+    expect((await ask(tasks[7] as LlmClient, 'after')).content).toBe('summary of "after"');
+    expect((await ask(tasks[8] as LlmClient, 'after')).content).toBe('summary of "after"');
+    expect(fake.requests).toHaveLength(4);
+  });
+
   it('opens after the threshold, fails fast without reaching the server, and closes after a good trial', async () => {
     fake.setMode('fail');
     const llm = client();
-    expect(llm.breakerName).toBe(`llm:${fake.host}`);
+    expect(llm.breakerName).toMatch(new RegExp(`^llm:${fake.host}#[0-9a-f]{8}$`));
+    expect(llm.breakerName).not.toContain('sk-test');
     for (let i = 0; i < 3; i++) expect(await errorOf(ask(llm))).not.toBeInstanceOf(CircuitOpenError);
     expect(fake.requests).toHaveLength(3);
 
@@ -183,7 +272,7 @@ describe('LLM adapter behind its circuit breaker', () => {
   });
 
   it('lets one trial through when half-open; a failed trial opens it for another recovery period', async () => {
-    fake.setMode('rate-limit', { retryAfter: '1' });
+    fake.setMode('fail');
     const llm = client({ timeoutMs: 2_000 });
     for (let i = 0; i < 3; i++) await errorOf(ask(llm));
     now += 10_000;
@@ -191,7 +280,9 @@ describe('LLM adapter behind its circuit breaker', () => {
     const trial = errorOf(ask(llm, 'trial'));
     await new Promise((resolve) => setTimeout(resolve, 100));
     // While the trial hangs, others fail fast and come back a little later.
-    expect(await errorOf(ask(llm, 'other'))).toMatchObject({ name: 'TransientError', retryAfterMs: 1_000 });
+    const other = await errorOf(ask(llm, 'other'));
+    expect(other).toBeInstanceOf(CircuitOpenError);
+    expect(other).toMatchObject({ retryAfterMs: 1_000, reason: 'failures' });
     expect(await trial).toBeInstanceOf(TransientError); // timed out: a failure
     expect(fake.requests.map((r) => r.text)).toEqual(['hello', 'hello', 'hello', 'trial']);
     expect(breakers.breakerFor(llm.breakerName).status()).toMatchObject({

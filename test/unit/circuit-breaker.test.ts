@@ -288,6 +288,7 @@ describe('breaker and LLM configuration', () => {
       apiKey: 'sk-x',
       model: 'small',
       timeoutMs: 60_000,
+      prices: {},
     });
     expect(config.health).toEqual({ port: 9464, host: '127.0.0.1' });
   });
@@ -306,6 +307,23 @@ describe('breaker and LLM configuration', () => {
       'LONGRUN_LLM_MODEL=(unset): must be set when LONGRUN_LLM_BASE_URL is'
     );
     expect(() => loadConfig({ LONGRUN_HEALTH_PORT: '70000' }, '/w')).toThrow(/LONGRUN_HEALTH_PORT="70000": /);
+  });
+
+  it('reads the price table as JSON and names the field of a bad price', () => {
+    const llm = { LONGRUN_LLM_BASE_URL: 'http://x/v1', LONGRUN_LLM_MODEL: 'm' };
+    const prices = {
+      'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
+      'claude-*': { input: 3, output: 15 },
+    };
+    expect(loadConfig({ ...llm, LONGRUN_LLM_PRICES: JSON.stringify(prices) }, '/w').llm?.prices).toEqual(
+      prices
+    );
+    expect(() => loadConfig({ ...llm, LONGRUN_LLM_PRICES: '{gpt' }, '/w')).toThrow(
+      /LONGRUN_LLM_PRICES="\{gpt": must be JSON/
+    );
+    expect(() =>
+      loadConfig({ ...llm, LONGRUN_LLM_PRICES: '{"m": {"input": -1, "output": 1}}' }, '/w')
+    ).toThrow(/LONGRUN_LLM_PRICES.*m\.input/);
   });
 });
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { AgentAction } from '../../src/activities';
-import { llmActions, type SummaryEntry } from '../../src/activities/llm';
+import { llmActions, llmBreakerName, type SummaryEntry } from '../../src/activities/llm';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { breakerFor, configureBreakers } from '../../src/activities/circuit-breakers';
 import {
@@ -69,7 +69,7 @@ describe('circuit breaker (dev server)', () => {
       durability: 'high', // unlimited attempts: the task waits out the outage
       phases: [{ id: 'p', steps: [{ id: 'summarize', action: 'llm.summarize', input: { texts } }] }],
     };
-    const breaker = breakerFor(`llm:${fake.host}`);
+    const breaker = breakerFor(llmBreakerName(fake.baseUrl, 'sk-e2e'));
     fake.queue('ok', 'ok'); // t1 and t2 are summarized, then the service goes down
     fake.setMode('unavailable', { retryAfter: '1' });
     await t.longrun.start(spec);
@@ -83,7 +83,7 @@ describe('circuit breaker (dev server)', () => {
     expect(status).toBe(200);
     expect(report).toMatchObject({ status: 'degraded', pid: process.pid, worker: { state: 'RUNNING' } });
     expect(report.breakers).toEqual([
-      expect.objectContaining({ name: `llm:${fake.host}`, state: 'open', failures: 5 }),
+      expect.objectContaining({ name: llmBreakerName(fake.baseUrl, 'sk-e2e'), state: 'open', failures: 5 }),
     ]);
     expect(report.breakers[0]?.remainingMs).toBeGreaterThan(0);
 

@@ -9,8 +9,16 @@
 import { LlmClient, type LlmSettings } from './llm-client';
 import { summarizeAction } from './summarize';
 
-export { LlmClient } from './llm-client';
-export type { ChatCompletion, ChatMessage, ChatRequest, LlmSettings } from './llm-client';
+export { LlmClient, RateLimitError, llmBreakerName } from './llm-client';
+export type {
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  LlmSettings,
+  TokenUsage,
+  ToolCall,
+  ToolDefinition,
+} from './llm-client';
 export { summarizeAction } from './summarize';
 export type { SummaryCursor, SummaryEntry } from './summarize';
 
