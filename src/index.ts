@@ -29,6 +29,16 @@ export type { WebhookEvent, WebhookEventType } from './shared/webhooks';
 export { defineAction, actionRegistry } from './activities/action';
 export type { AgentAction, ActionRegistry } from './activities/action';
 export type { StepContext, ItemCursor } from './activities/step-context';
+export type { ModelAnswer, ModelContext, ModelRequest } from './activities/model/model-context';
+export { agentAction, defineTool, builtinTools } from './activities/agent';
+export type { AgentActionOptions, AgentCursor, AgentTool, ToolEnv } from './activities/agent';
+export type {
+  ChatCompletion,
+  ChatMessage,
+  TokenUsage,
+  ToolCall,
+  ToolDefinition,
+} from './activities/llm/llm-client';
 export { TransientError, ResourceError, CriticalError, PermanentError } from './activities/errors';
 export type { FailureOptions } from './activities/errors';
 export type { Artifacts } from './runtime/artifact-store';

@@ -16,6 +16,7 @@ import {
   RESOURCE_RETRY_DELAY_MS,
   type FailureKind,
 } from '../shared/failures';
+import type { ModelUsage } from '../shared/model-usage';
 
 export interface FailureOptions {
   /** The error that caused this one (kept as the standard `cause`). */
@@ -92,7 +93,12 @@ export function kindOf(err: unknown): FailureKind {
  * What an action threw, as the `ApplicationFailure` Temporal's retry policy acts on: typed by kind,
  * non-retryable when permanent, with the next retry delay for Retry-After and resource waits.
  */
-export function toStepFailure(err: unknown, stepId: string, attempt: number): ApplicationFailure {
+export function toStepFailure(
+  err: unknown,
+  stepId: string,
+  attempt: number,
+  usage?: ModelUsage
+): ApplicationFailure {
   const kind = kindOf(err);
   const message = err instanceof Error ? err.message : String(err);
   const retryAfter =
@@ -109,7 +115,15 @@ export function toStepFailure(err: unknown, stepId: string, attempt: number): Ap
     // Critical failures get a few attempts, then the workflow rolls back to a checkpoint.
     nonRetryable: kind === 'permanent' || (kind === 'critical' && attempt >= CRITICAL_ATTEMPTS),
     ...(nextRetryDelay === undefined ? {} : { nextRetryDelay }),
-    details: [{ kind, attempt, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) }],
+    details: [
+      {
+        kind,
+        attempt,
+        ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+        // What the step's model calls used: a step that fails for good still cost this.
+        ...(usage ? { usage } : {}),
+      },
+    ],
     ...(err instanceof Error ? { cause: err } : {}),
   });
 }

@@ -26,7 +26,11 @@ import type { ActionRegistry } from './action';
 import { kindOf, toStepFailure } from './errors';
 import { createFanOutActivities, resolveWorkerReferences } from './fan-out';
 import { createNotifyActivities } from './notify';
-import { createStepContext, ResumeAfterSignal } from './step-context';
+import { createStepContext } from './step-context';
+import type { LlmClient } from './llm/llm-client';
+import type { PriceTable } from '../shared/model-usage';
+import { activityKeyOf, clearStepState, readStepState } from './step-state';
+import { PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 
 export interface ActivityDeps {
   actions: ActionRegistry;
@@ -37,6 +41,8 @@ export interface ActivityDeps {
   progressSignalMs?: number;
   /** HMAC secret that signs task webhooks (`X-Longrun-Signature`); unset: unsigned. */
   webhookSecret?: string;
+  /** The LLM client and price table behind `ctx.model`; unset: steps cannot call a model. */
+  model?: { client: LlmClient; prices: PriceTable };
 }
 
 /** `ApplicationFailure.type` of a step stopped because its worker shuts down (the SDK's own name for it). */
@@ -102,26 +108,62 @@ export function createActivities(deps: ActivityDeps) {
       const workDir = request.item ? join(stepDir, String(request.item.index)) : stepDir;
       const tempDir = join(workDir, 'tmp');
       await mkdir(tempDir, { recursive: true });
+      const activityKey = activityKeyOf(Context.current().info);
+      const saved = await readStepState(workDir, activityKey);
       const ctx = createStepContext(request, {
         artifacts: deps.artifacts.withBackup(request.artifactBackup ?? false),
         workDir,
         tempDir,
         ...(deps.progressSignalMs === undefined ? {} : { progressSignalMs: deps.progressSignalMs }),
+        ...(deps.model ? { model: deps.model } : {}),
+        ...(saved ? { saved } : {}),
       });
+      // What this schedule's model calls used travels with every way the step can end.
+      const usage = (): Pick<StepResult, 'usage'> => {
+        const state = ctx.model.state();
+        return state ? { usage: state.usage } : {};
+      };
       try {
         const output = await action.run(ctx, parsed.data);
         if (request.item?.keepOutput) {
           await deps.artifacts.putItemOutput(request.taskId, request.stepId, request.item.index, output);
         }
+        await clearStepState(workDir, activityKey); // only a retry of this attempt would read it
         // A fan-out item's output reaches later steps through the gather, not through history.
-        return { output: request.item ? {} : output };
+        return { output: request.item ? {} : output, ...usage() };
       } catch (thrown) {
         const err = scrubError(thrown); // no secret leaves the worker in a message or stack trace
-        if (err instanceof ResumeAfterSignal) {
+        if (err instanceof PauseTaskSignal) {
           const last = ctx.lastHeartbeat();
+          const journal = ctx.model.state()?.journal;
+          await clearStepState(workDir, activityKey);
           return {
             output: {},
-            resumeAfter: { ms: err.ms, cursor: last.cursor, done: last.done, total: last.total },
+            pause: {
+              reason: err.reason,
+              cursor: last.cursor,
+              done: last.done,
+              total: last.total,
+              ...(journal && journal.n > 0 ? { model: journal } : {}),
+            },
+            ...usage(),
+          };
+        }
+        if (err instanceof ResumeAfterSignal) {
+          const last = ctx.lastHeartbeat();
+          const journal = ctx.model.state()?.journal;
+          await clearStepState(workDir, activityKey);
+          return {
+            output: {},
+            resumeAfter: {
+              ms: err.ms,
+              cursor: last.cursor,
+              done: last.done,
+              total: last.total,
+              ...(err.reason ? { reason: err.reason } : {}),
+              ...(journal && journal.n > 0 ? { model: journal } : {}),
+            },
+            ...usage(),
           };
         }
         if (Context.current().cancellationDetails?.workerShutdown && !isNonRetryable(err)) {
@@ -136,7 +178,7 @@ export function createActivities(deps: ActivityDeps) {
         }
         if (kindOf(err) === 'resource')
           await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-        throw toStepFailure(err, request.stepId, Context.current().info.attempt);
+        throw toStepFailure(err, request.stepId, Context.current().info.attempt, usage().usage);
       } finally {
         ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it
       }

@@ -10,22 +10,17 @@ import {
   type StepRequest,
 } from '../shared/step-io';
 import { DEFAULT_IDLE_MS, idleLevel, type IdleLevel } from '../shared/limits';
-import { DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
+import { DEFAULT_QUOTA_WAIT_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
 import { formatDuration, parseDuration } from '../shared/duration';
 import { itemRate, type ItemSample } from '../shared/velocity';
 import { TransientError } from './errors';
+import { PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import { stepProgressSignal } from '../workflows/messages';
-
-/**
- * Thrown by `ctx.resumeAfter`: ends this attempt; the workflow waits on a durable timer and runs the
- * step again from its cursor. Not an error: `runStep` turns it into a result.
- */
-export class ResumeAfterSignal extends Error {
-  override readonly name = 'ResumeAfterSignal';
-  constructor(readonly ms: number) {
-    super(`resume after ${ms} ms`);
-  }
-}
+import type { LlmClient } from './llm/llm-client';
+import type { PriceTable } from '../shared/model-usage';
+import { createModelContext, type ModelContext, type OwnedModelContext } from './model/model-context';
+import { ModelRecords } from './model/records';
+import { activityKeyOf, newerState, writeStepState } from './step-state';
 
 /** The cursor `StepContext.checkpointed` keeps: the index of the next item to process. */
 export interface ItemCursor {
@@ -51,6 +46,11 @@ export interface StepContext<Cursor = unknown> {
   readonly signal: AbortSignal;
   /** Content-addressed storage for outputs too big for history; backed up at high durability. */
   readonly artifacts: Artifacts;
+  /**
+   * Model calls paid for once (`ctx.model.chat(request)`): recorded, reused by an attempt that runs
+   * again, counted in the task's usage and cost, and waiting out a known quota reset durably.
+   */
+  readonly model: ModelContext;
   /** The task's initial context (read-only JSON from the spec). */
   readonly context: Readonly<Record<string, unknown>>;
   /** A scratch folder private to this task and step, kept across attempts on the same machine. */
@@ -95,6 +95,12 @@ export interface StepContext<Cursor = unknown> {
    * a quota, a round of monitoring). Checkpoint first. Never returns.
    */
   resumeAfter(duration: string | number): never;
+  /**
+   * Ends this attempt and pauses the task with `reason` (shown in its log and progress): the step
+   * keeps its latest checkpoint and runs on from it when the task is resumed. For what a person must
+   * look at first (an agent going round in circles, a budget spent). Checkpoint first. Never returns.
+   */
+  pauseTask(reason: string): never;
 }
 
 /**
@@ -124,6 +130,10 @@ export interface StepContextDeps {
    * turns it off. The client reads fresher item progress from heartbeats. @default 30000
    */
   progressSignalMs?: number;
+  /** The worker's LLM client and price table, for `ctx.model`; unset: `ctx.model.chat` refuses. */
+  model?: { client: LlmClient | undefined; prices: PriceTable };
+  /** This activity's details as the step saved them in its work folder (newer than the server's after a crash). */
+  saved?: StepHeartbeat;
 }
 
 /** The context plus what `runStep` needs to end it. */
@@ -132,21 +142,45 @@ export interface OwnedStepContext extends StepContext {
   dispose(): void;
   /** The latest heartbeat details (cursor and item progress). */
   lastHeartbeat(): StepHeartbeat;
+  readonly model: OwnedModelContext;
 }
 
 export function createStepContext(request: StepRequest, deps: StepContextDeps): OwnedStepContext {
   const activity = Context.current();
-  const previous: unknown = activity.info.heartbeatDetails;
+  const previous = newerState(activity.info.heartbeatDetails, deps.saved);
   // A retry of this schedule resumes from its own last heartbeat; a fresh schedule from the request's cursor.
   let cursor: unknown = (isStepHeartbeat(previous) ? previous.cursor : request.cursor) ?? undefined;
   const who = { stepId: request.stepId, ...(request.item ? { item: request.item.index } : {}) };
   let last: StepHeartbeat = isStepHeartbeat(previous)
     ? { ...previous, ...who }
     : { ...who, cursor: cursor ?? null, done: 0, total: null };
-  const keep = (): Pick<StepHeartbeat, 'at' | 'rate'> => ({
-    ...(last.at === undefined ? {} : { at: last.at }),
-    ...(last.rate === undefined ? {} : { rate: last.rate }),
+  const inherited = isStepHeartbeat(previous) ? previous.model : undefined;
+  const activityKey = activityKeyOf(activity.info);
+  const model = createModelContext({
+    client: deps.model?.client,
+    prices: deps.model?.prices ?? {},
+    records: new ModelRecords(deps.artifacts),
+    signal: activity.cancellationSignal,
+    replay: inherited?.journal ?? request.model,
+    usage: inherited?.usage,
+    quotaWaitMs: request.limits?.quotaWaitMs ?? DEFAULT_QUOTA_WAIT_MS,
+    async onCall() {
+      last = { ...last, ...keep() };
+      send();
+      // The heartbeat may reach the server much later: the file holds this call at once.
+      await writeStepState(deps.workDir, activityKey, last).catch(() => undefined);
+    },
   });
+  /** What every new copy of the details keeps: timing, a higher `seq`, the model journal. */
+  function keep(): Pick<StepHeartbeat, 'at' | 'rate' | 'seq' | 'model'> {
+    const state = model.state();
+    return {
+      ...(last.at === undefined ? {} : { at: last.at }),
+      ...(last.rate === undefined ? {} : { rate: last.rate }),
+      seq: (last.seq ?? 0) + 1,
+      ...(state ? { model: state } : {}),
+    };
+  }
 
   // Idle detection: heartbeats prove the worker is alive, not that the step gets anywhere. Only item
   // progress (a new count, cursor or note) resets this clock.
@@ -194,9 +228,13 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
 
   // Item progress for the workflow itself, at a slow cadence (each report is a history event).
   let reported = -1;
+  let reportedCalls = 0;
   function report(idleChange?: StepProgressReport['idle'], started = false): void {
-    if (last.done === reported && idleChange === undefined && !started) return;
+    const usage = model.state()?.usage;
+    const calls = usage ? usage.calls + usage.reused : 0;
+    if (last.done === reported && calls === reportedCalls && idleChange === undefined && !started) return;
     reported = last.done;
+    reportedCalls = calls;
     const payload: StepProgressReport = {
       stepId: request.stepId,
       ...(request.item ? { item: request.item.index } : {}),
@@ -207,6 +245,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       at: Date.now(),
       ...(last.note === undefined ? {} : { note: last.note.slice(0, MAX_NOTE_CHARS) }),
       ...(idleChange === undefined ? {} : { idle: idleChange }),
+      ...(usage ? { usage } : {}),
     };
     const { workflowId } = activity.info.workflowExecution ?? { workflowId: request.taskId };
     // Progress reports never hold up, fail or crash a step: no client (a test double), a closed
@@ -250,12 +289,14 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     cursor,
     signal: activity.cancellationSignal,
     artifacts: deps.artifacts,
+    model,
     context: request.context ?? {},
     workDir: deps.workDir,
     tempDir: deps.tempDir ?? join(deps.workDir, 'tmp'),
     checkpoint(next, done = last.done, total = last.total, note) {
       moved(done, next, note);
       cursor = next;
+      model.startSegment();
       last = { ...who, cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
     },
@@ -304,6 +345,9 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     },
     resumeAfter(duration) {
       throw new ResumeAfterSignal(parseDuration(duration));
+    },
+    pauseTask(reason) {
+      throw new PauseTaskSignal(reason.slice(0, MAX_NOTE_CHARS));
     },
     async tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
       const limit = timeoutMs ?? request.limits?.tools[kind] ?? DEFAULT_TOOL_TIMEOUTS_MS[kind];

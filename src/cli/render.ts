@@ -6,6 +6,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { formatActivity } from '../shared/activity-log';
 import { formatDuration } from '../shared/duration';
+import { formatUsage } from '../shared/model-usage';
 import { runningStepText, type TaskProgress } from '../shared/progress';
 import { BAR_STYLE, bar, progressFields, timingText } from './format';
 
@@ -28,8 +29,9 @@ export function statusText(taskId: string, execution: string, p: TaskProgress | 
       `phase time ${formatDuration(p.phaseTime.usedMs)} of its ${formatDuration(p.phaseTime.limitMs)} limit`
     );
   }
+  if (p.usage) lines.push(`model usage ${formatUsage(p.usage)}`);
   const running = p.running ?? [];
-  if (running.length > 1 || running.some((r) => r.fanOut || r.rounds)) {
+  if (running.length > 1 || running.some((r) => r.fanOut || r.rounds || r.waitingFor)) {
     lines.push('started steps:', ...running.map((r) => `  ${runningStepText(r).replace(/`/g, '')}`));
   }
   for (const warning of p.warnings ?? []) lines.push(`warning: ${warning}`);

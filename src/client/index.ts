@@ -48,7 +48,8 @@ export type { ItemProgress, RunningStepView, TaskProgress } from '../shared/prog
 export type { Range } from '../shared/ranges';
 export type { ProgressSample } from '../shared/samples';
 export type { TaskSpec, TaskSpecInput, PhaseSpec, StepSpec } from '../shared/spec';
-export type { ArtifactRef, StepOutput } from '../shared/step-io';
+export type { ArtifactRef, ModelJournal, StepOutput } from '../shared/step-io';
+export type { ModelUsage } from '../shared/model-usage';
 export type { LongTaskResult } from '../shared/task-result';
 export type { CarriedState, CarriedStateV1, FanState, PauseRecord, StoppedStep } from '../shared/task-state';
 export type { EtaConfidence, Velocity } from '../shared/velocity';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactRef } from '../shared/step-io';
 
@@ -47,6 +47,10 @@ async function writeAtomic(target: string, data: Buffer): Promise<void> {
   const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(temp, data);
   await rename(temp, target);
+}
+
+async function hasSize(path: string, bytes: number): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.size === bytes;
 }
 
 /**
@@ -98,8 +102,10 @@ export class ArtifactStore implements Artifacts {
       name: meta.name,
       mediaType: meta.mediaType,
     };
-    await writeAtomic(this.pathOf(ref), data);
-    if (opts.backup) await writeAtomic(this.backupPathOf(ref), data);
+    // Content addressed: a blob already stored (a conversation's shared prefix, say) is not written again.
+    if (!(await hasSize(this.pathOf(ref), data.length))) await writeAtomic(this.pathOf(ref), data);
+    if (opts.backup && !(await hasSize(this.backupPathOf(ref), data.length)))
+      await writeAtomic(this.backupPathOf(ref), data);
     return ref;
   }
 

@@ -144,7 +144,12 @@ export function estimateTokens(chars: number): number {
 export function formatUsage(usage: ModelUsage): string {
   const approx = isExact(usage) ? '' : '~';
   const tokens = totalTokens(usage);
-  const t = tokens >= 10_000 ? `${(tokens / 1000).toFixed(1)}k` : String(tokens);
+  const t =
+    tokens >= 1_000_000
+      ? `${(tokens / 1e6).toFixed(2)}M`
+      : tokens >= 10_000
+        ? `${(tokens / 1000).toFixed(1)}k`
+        : String(tokens);
   const calls = `${usage.calls} call${usage.calls === 1 ? '' : 's'}${usage.reused ? `, ${usage.reused} reused` : ''}`;
   return `${approx}${t} tokens, ${approx}$${usage.costUsd.toFixed(4)} (${calls})`;
 }

@@ -1,6 +1,7 @@
 /**
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
+import { formatUsage, type ModelUsage } from './model-usage';
 import type { ActivityEntry } from './activity-log';
 import { hasEnded, type LifecycleState } from './lifecycle';
 import type { DurationCategory } from './limits';
@@ -36,6 +37,8 @@ export interface RunningStepView {
   fanOut: { total: number; done: number; failed: number; running: number } | null;
   /** A repeating step: rounds done, of how many (null: until cancelled). */
   rounds: { done: number; of: number | null } | null;
+  /** Why it waits: `quota` while a model provider's quota resets (absent for other waits). */
+  waitingFor?: 'quota';
 }
 
 export interface TaskProgress {
@@ -94,6 +97,11 @@ export interface TaskProgress {
   running?: RunningStepView[];
   /** The task's duration category (engine v2). */
   category?: DurationCategory;
+  /**
+   * What the task's model calls used (running steps as last reported), with cost from the worker's
+   * price table; null before the first call.
+   */
+  usage?: ModelUsage | null;
 }
 
 /**
@@ -290,6 +298,7 @@ export function runningStepText(r: RunningStepView): string {
     parts.push(`${r.items.done}/${r.items.total ?? '?'} items${r.items.note ? ` (${r.items.note})` : ''}`);
   }
   if (r.rounds) parts.push(`round ${r.rounds.done}${r.rounds.of === null ? '' : ` of ${r.rounds.of}`}`);
+  if (r.waitingFor === 'quota') parts.push('waiting for its model quota to reset');
   return parts.join(': ');
 }
 
@@ -317,6 +326,7 @@ export function currentDetailsMarkdown(p: TaskProgress): string {
   const eta = etaText(p);
   if (eta) lines.push(`- ${eta}, active ${formatDuration(p.activeMs)} of ${formatDuration(p.elapsedMs)}`);
   if (p.deadline) lines.push(`- Deadline: ${p.deadline}`);
+  if (p.usage) lines.push(`- Model: ${formatUsage(p.usage)}`);
   for (const warning of p.warnings ?? []) lines.push(`- **Warning:** ${warning}`);
   if (p.pausing) lines.push('- Pausing: the running step is saving its cursor');
   if (p.cancelling) lines.push('- Cancelling: stopping with a final checkpoint');

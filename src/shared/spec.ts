@@ -186,6 +186,12 @@ export const TaskSpecSchema = z
             search: durationSchema(100, 3_600_000).optional(),
           })
           .optional(),
+        /**
+         * Longest quota reset a rate-limited model call waits out on a durable timer (the task shows
+         * it waiting, no retry attempt is used); `false`: a rate limit is retried like any transient
+         * failure. @default "1h"
+         */
+        quotaWait: z.union([z.literal(false), durationSchema(1_000, 7 * 86_400_000)]).optional(),
       })
       .optional(),
     /**
@@ -278,6 +284,15 @@ export function fromReferences(step: {
 
 export function stepTimeoutMs(spec: TaskSpec, timeout: StepTimeoutClass): number {
   return spec.timeouts?.[timeout] ?? DEFAULT_STEP_TIMEOUTS_MS[timeout];
+}
+
+/** Longest quota reset a model call waits out unless its task says otherwise: 1 hour. */
+export const DEFAULT_QUOTA_WAIT_MS = 3_600_000;
+
+/** The task's longest quota wait, ms; 0 when it waits for none (`quotaWait: false`). */
+export function quotaWaitOf(spec: TaskSpec): number {
+  const wait = spec.timeouts?.quotaWait;
+  return wait === false ? 0 : (wait ?? DEFAULT_QUOTA_WAIT_MS);
 }
 
 export function toolTimeoutsOf(spec: TaskSpec): Record<ToolClass, number> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { issuesOf } from './validation';
+import type { ModelUsage } from './model-usage';
 
 /**
  * What crosses between the workflow and the `runStep` activity. Kept small: large data lives in the
@@ -26,6 +27,20 @@ export interface StepRequest {
   round?: number;
   /** The step was stopped and runs again: it reports its progress at once (the task shows `resuming` until then). */
   resumed?: boolean;
+  /** The model calls a stopped schedule of this step made since its cursor, for this one to reuse. */
+  model?: ModelJournal;
+}
+
+/**
+ * The model calls a step made since its last checkpoint: the newest link of a chain in the artifact
+ * store (each link names one call record and the link before it). A retry or a resumed schedule
+ * answers the same requests from these records instead of paying for them again.
+ */
+export interface ModelJournal {
+  /** SHA-256 of the newest link, or null before the first call. */
+  head: string | null;
+  /** Calls in the chain. */
+  n: number;
 }
 
 /** What a step gives later steps: small JSON (large data goes to the artifact store, by reference). */
@@ -38,6 +53,8 @@ export interface StepLimits {
   idlePauseMs: number;
   /** Per-call limits of `ctx.tool(kind, ...)`. */
   tools: Record<'shell' | 'file' | 'browser' | 'search', number>;
+  /** Longest quota reset `ctx.model.chat` waits out on a durable timer; 0: never wait (retry instead). */
+  quotaWaitMs?: number;
 }
 
 export interface StepResult {
@@ -47,7 +64,22 @@ export interface StepResult {
    * The action asked to run again later (`ctx.resumeAfter`): the workflow waits `ms` on a durable
    * timer, holding no worker, then schedules the step again from `cursor`.
    */
-  resumeAfter?: { ms: number; cursor: unknown; done: number; total: number | null };
+  resumeAfter?: {
+    ms: number;
+    cursor: unknown;
+    done: number;
+    total: number | null;
+    /** Why it waits: `quota` when a provider's quota resets then (a rate limit, not a failure). */
+    reason?: 'quota';
+    model?: ModelJournal;
+  };
+  /**
+   * The action asked to pause the task (`ctx.pauseTask`): the workflow pauses it with `reason` and
+   * keeps the step stopped at `cursor` until it is resumed.
+   */
+  pause?: { reason: string; cursor: unknown; done: number; total: number | null; model?: ModelJournal };
+  /** What this schedule's model calls used, every attempt counted. */
+  usage?: ModelUsage;
 }
 
 /** The heartbeat payload of a running step: its resume cursor and item progress. */
@@ -64,11 +96,26 @@ export interface StepHeartbeat {
   at?: number;
   /** Items per second over the last minute, or null while unknown. */
   rate?: number | null;
+  /** Counts every change of these details, so the newest of two copies is known. */
+  seq?: number;
+  /** The step's model calls since its cursor and what this schedule's calls used (every attempt). */
+  model?: { journal: ModelJournal; usage: ModelUsage };
 }
 
 /** Item progress a running step reports to its workflow (signal `stepProgress`, every 30 s by default). */
 const finite = z.number().finite();
 const count = finite.nonnegative();
+const ModelUsageSchema = z.object({
+  calls: count,
+  reused: count,
+  promptTokens: count,
+  completionTokens: count,
+  cachedTokens: count,
+  costUsd: count,
+  estimatedCalls: count,
+  unpricedCalls: count,
+  latencyMs: count,
+}) satisfies z.ZodType<ModelUsage>;
 /** A step's progress note is cut to this length in reports. */
 export const MAX_NOTE_CHARS = 1_000;
 
@@ -93,6 +140,8 @@ export const StepProgressReportSchema = z.object({
    * idle limits (heartbeats do not count), `active` once progress resumed after a warning.
    */
   idle: z.object({ level: z.enum(['active', 'warning', 'pause']), idleMs: count }).optional(),
+  /** What this schedule's model calls used so far. */
+  usage: ModelUsageSchema.optional(),
 });
 export type StepProgressReport = z.output<typeof StepProgressReportSchema>;
 

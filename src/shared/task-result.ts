@@ -2,6 +2,7 @@
  * What a task returns when it ends, and the memos a closed task leaves for readers without a worker
  * (dead letters, `longrun failed`). Plain JSON shared by the workflow, the client and the CLI.
  */
+import type { ModelUsage } from './model-usage';
 import type { CheckpointRecord } from './checkpoints';
 import type { FailureRecord } from './failures';
 import type { StepOutput } from './step-io';
@@ -26,6 +27,8 @@ export interface LongTaskResult {
   stepsCompleted: number;
   /** Non-critical steps that failed and were skipped. */
   skipped?: string[];
+  /** What the task's model calls used (every attempt, reused calls counted apart), when it made any. */
+  usage?: ModelUsage;
   /** Why it was cancelled or stopped early. */
   reason?: string;
   /** Steps not run, for a partial or cancelled result. */

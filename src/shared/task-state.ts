@@ -4,6 +4,8 @@
  * lists are bounded and its sets are ranges, so the payload stays small however long the task runs and
  * however many items it fans out over. Pure.
  */
+import type { ModelUsage } from './model-usage';
+import type { ModelJournal } from './step-io';
 import type { ActivityEntry } from './activity-log';
 import type { CheckpointRecord } from './checkpoints';
 import type { HardwareProfile } from './durability';
@@ -19,6 +21,8 @@ import type { ArtifactRef, StepOutput } from './step-io';
 export interface StoppedStep {
   /** The action's cursor (its last checkpoint); null: it had none yet. */
   cursor: unknown;
+  /** Model calls it made after that cursor, for the next schedule to reuse. */
+  model?: ModelJournal;
   /** Items done of total when it stopped, for progress while it waits to run again. */
   items: { done: number; total: number | null } | null;
   /** What was left of a durable timer it waited on (`longrun.wait`, `repeat`, `ctx.resumeAfter`), ms. */
@@ -86,6 +90,8 @@ export interface CarriedState {
   reached: LimitMarks;
   /** Sequence number of the last webhook event. */
   notifySeq: number;
+  /** What the task's model calls used in steps that ended a schedule (absent before any). */
+  usage?: ModelUsage;
 }
 
 /** The state engine v1 carried (tasks started before engine v2 continue as new with it). */

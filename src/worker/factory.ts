@@ -4,7 +4,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { actionRegistry, createActivities, type AgentAction } from '../activities';
 import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { datasetActions } from '../activities/agents/dataset';
-import { llmActions } from '../activities/llm';
+import { LlmClient, llmActions } from '../activities/llm';
 import { catalogOf, publishActions, workerIdentity } from './action-publisher';
 import { loadActionModules } from './action-modules';
 import { ArtifactStore } from '../runtime/artifact-store';
@@ -105,9 +105,10 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
   await checkNamespace(connection, config.namespace, address ?? 'the given connection');
   // The process-wide circuits (shared by every task this worker runs) take the configured settings.
   configureBreakers(config.breaker);
+  const llm = config.llm ? new LlmClient(config.llm) : undefined;
   const actions = opts.actions ?? [
     ...builtinActions,
-    ...(config.llm ? llmActions(config.llm) : []),
+    ...(config.llm ? llmActions(config.llm, llm) : []),
     ...(await loadActionModules(config.actionModules)),
   ];
   const activities = createActivities({
@@ -120,6 +121,7 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     workRoot: join(config.dataDir, 'work'),
     progressSignalMs: config.progressReportMs,
     webhookSecret: config.webhookSecret,
+    ...(llm ? { model: { client: llm, prices: config.llm?.prices ?? {} } } : {}),
   });
   const workflows = existsSync(PREBUILT_BUNDLE)
     ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }

@@ -44,8 +44,18 @@ export type {
   BreakerStateName,
   CallOutcome,
 } from '../shared/circuit-breaker';
-export { LlmClient, llmActions } from '../activities/llm';
-export type { ChatCompletion, ChatMessage, ChatRequest } from '../activities/llm';
+export { LlmClient, RateLimitError, llmActions, llmBreakerName } from '../activities/llm';
+export type {
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  TokenUsage,
+  ToolCall,
+  ToolDefinition,
+} from '../activities/llm';
+export type { ModelAnswer, ModelContext, ModelRequest } from '../activities/model/model-context';
+export type { PriceTable, ModelPrice } from '../shared/model-usage';
+export type { QuotaReset } from '../shared/rate-limits';
 export { codebaseReviewActions } from '../activities/agents/codebase-review';
 export { datasetActions } from '../activities/agents/dataset';
 // What action modules use, also exported by 'longrun' (which loads no worker code).

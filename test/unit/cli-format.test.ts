@@ -135,6 +135,30 @@ describe('the progress renderer', () => {
     expect(statusText('t1', 'COMPLETED', null)).toBe('t1: COMPLETED (no progress: no worker answered)\n');
   });
 
+  it('shows model usage, marked "~" when estimated, and a step waiting for its quota', () => {
+    const usage = {
+      calls: 3,
+      reused: 1,
+      promptTokens: 12_000,
+      completionTokens: 300,
+      cachedTokens: 0,
+      costUsd: 0.0421,
+      estimatedCalls: 0,
+      unpricedCalls: 0,
+      latencyMs: 900,
+    };
+    const step = progress().running?.[0] ?? {
+      id: 'a', title: 'a', action: 'agent.run', phaseId: 'p', state: 'waiting' as const, share: 25,
+      fraction: 0, items: null, fanOut: null, rounds: null,
+    }; // prettier-ignore
+    const p = progress({ usage, running: [{ ...step, state: 'waiting', waitingFor: 'quota' }] });
+    const text = statusText('t1', 'RUNNING', p);
+    expect(text).toContain('model usage 12.3k tokens, $0.0421 (3 calls, 1 reused)\n');
+    expect(text).toMatch(/started steps:\n {2}.*waiting: waiting for its model quota to reset/);
+    const estimated = statusText('t1', 'RUNNING', progress({ usage: { ...usage, estimatedCalls: 1 } }));
+    expect(estimated).toContain('model usage ~12.3k tokens, ~$0.0421');
+  });
+
   it('writes one progress line per update to a file or pipe, and JSON lines with --json', () => {
     const lines = new PassThrough();
     const renderer = new ProgressRenderer('lines', lines);

@@ -92,6 +92,8 @@ describe('sums', () => {
     expect(subtractUsage(sum, one)).toMatchObject({ calls: 2, promptTokens: 0, costUsd: 0.2 });
     expect(subtractUsage(one, sum).calls).toBe(0);
     expect(formatUsage(sum)).toBe('15 tokens, $0.3000 (3 calls, 1 reused)');
+    expect(formatUsage({ ...one, promptTokens: 12_345 })).toBe('12.3k tokens, $0.1000 (1 call)');
+    expect(formatUsage({ ...one, promptTokens: 10_642_800 })).toBe('10.64M tokens, $0.1000 (1 call)');
   });
 });
 

@@ -8,6 +8,7 @@
  */
 import { LlmClient, type LlmSettings } from './llm-client';
 import { summarizeAction } from './summarize';
+import { agentRunAction } from '../agent/agent-loop';
 
 export { LlmClient, RateLimitError, llmBreakerName } from './llm-client';
 export type {
@@ -22,7 +23,10 @@ export type {
 export { summarizeAction } from './summarize';
 export type { SummaryCursor, SummaryEntry } from './summarize';
 
-/** The LLM actions (`llm.summarize`) on one client, its calls through the process-wide circuit breakers. */
+/**
+ * The actions that need a model: `llm.summarize` on one client (its calls through the process-wide
+ * circuit breakers) and the agent loop `agent.run` (its calls through `ctx.model`).
+ */
 export function llmActions(settings: LlmSettings, client = new LlmClient(settings)) {
-  return [summarizeAction(client)];
+  return [summarizeAction(client), agentRunAction];
 }

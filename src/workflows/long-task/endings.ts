@@ -40,6 +40,7 @@ function resultOf(run: TaskRun, final: LongTaskResult['state'], reason?: string)
     runs: state.run,
     stepsCompleted: doneCount(state.done),
     ...(state.skipped.length ? { skipped: state.skipped } : {}),
+    ...(state.usage ? { usage: state.usage } : {}),
     ...(reason === undefined ? {} : { reason }),
     ...(final === 'completed' ? {} : { stepsRemaining: remaining }),
   };

@@ -3,6 +3,7 @@
  * checkpoint, continue as new, or start what is ready), do it, and wait for the next event. Every
  * decision that stops work stops the whole running set the same way (`stopAll`).
  */
+import type { StoppedStep } from '../../shared/task-state';
 import {
   allHandlersFinished,
   condition,
@@ -256,8 +257,12 @@ async function rollback(run: TaskRun): Promise<void> {
   const position = target.position as NonNullable<typeof target.position>;
   state.rollbacks[stepId] = (state.rollbacks[stepId] ?? 0) + 1;
   state.done = position.done;
-  state.stopped = { ...position.stopped };
+  // The model answers recorded after the checkpoint led to the failure: the steps ask afresh.
+  const fresh = (stopped: Record<string, StoppedStep>) =>
+    Object.fromEntries(Object.entries(stopped).map(([id, { model: _answers, ...rest }]) => [id, rest]));
+  state.stopped = fresh(position.stopped);
   state.fans = JSON.parse(JSON.stringify(position.fans)) as typeof state.fans;
+  for (const fan of Object.values(state.fans)) fan.stopped = fresh(fan.stopped);
   state.skipped = state.skipped.filter((id) => {
     const index = run.plan.graph.indexOf.get(id);
     return index !== undefined && hasIndex(state.done, index);

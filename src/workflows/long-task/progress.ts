@@ -2,6 +2,7 @@
  * What a task shows: the `progress` answer (every started step with its share and items), the Web
  * UI's Current Details and the search attributes, written only when a value changed.
  */
+import { addUsage, type ModelUsage } from '../../shared/model-usage';
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import { formatDuration } from '../../shared/duration';
@@ -80,7 +81,14 @@ export function runningSteps(run: TaskRun): RunningStepView[] {
             ? 0
             : Math.min(1, (round + itemFraction(items)) / times)
           : itemFraction(items);
-    views.push({ ...base, fraction, items, fanOut: null, rounds });
+    views.push({
+      ...base,
+      fraction,
+      items,
+      fanOut: null,
+      rounds,
+      ...(unit?.waitReason === 'quota' && unit.status === 'waiting' ? { waitingFor: 'quota' as const } : {}),
+    });
   }
   return views;
 }
@@ -104,6 +112,13 @@ function warningsOf(run: TaskRun): string[] {
     }
   }
   return out;
+}
+
+/** The task's model usage: ended schedules plus what running ones last reported; null before any. */
+export function taskUsage(run: TaskRun): ModelUsage | null {
+  const live = [...run.live.running.values()].map((u) => u.usage).filter((u) => u !== null);
+  if (!run.state.usage && live.length === 0) return null;
+  return addUsage(run.state.usage, ...live);
 }
 
 export function progressOf(run: TaskRun): TaskProgress {
@@ -165,6 +180,7 @@ export function progressOf(run: TaskRun): TaskProgress {
     error: live.error,
     running,
     category: limits.category,
+    usage: taskUsage(run),
   };
   return recomputeProgress(base, now());
 }

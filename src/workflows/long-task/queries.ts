@@ -92,6 +92,7 @@ function onStepProgress(run: TaskRun, payload: unknown): void {
     ...(report.note === undefined ? {} : { note: report.note }),
   };
   if (report.started) run.live.awaitingStart.delete(key);
+  if (report.usage) unit.usage = report.usage;
   if (report.idle) onIdle(run, key, report.idle);
   const progress = progressOf(run);
   run.state.progressHistory = appendSample(run.state.progressHistory, {

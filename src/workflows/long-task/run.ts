@@ -3,6 +3,7 @@
  * and what lives only in this run (running units, requests not yet acted on). Every module of the
  * engine takes a `TaskRun`; nothing else is shared between them.
  */
+import type { ModelUsage } from '../../shared/model-usage';
 import { ApplicationFailure, type CancellationScope } from '@temporalio/workflow';
 import { appendActivity, type ActivityKind } from '../../shared/activity-log';
 import type { CheckpointRecord, CheckpointType } from '../../shared/checkpoints';
@@ -68,6 +69,10 @@ export interface RunningUnit {
   /** Latest item progress it reported. */
   items: ItemProgress | null;
   round: number;
+  /** What its current schedule's model calls have used, as last reported (not yet in the task's total). */
+  usage: ModelUsage | null;
+  /** Why it waits on a durable timer: `quota` while a model provider's quota resets. */
+  waitReason: 'quota' | null;
 }
 
 export interface ManualCheckpoint {

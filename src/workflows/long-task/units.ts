@@ -22,6 +22,7 @@ import { newPhaseClock, startClock, stopClock } from '../../shared/limits';
 import { countIndices } from '../../shared/ranges';
 import { unitKey, type UnitPlan } from '../../shared/scheduling';
 import {
+  quotaWaitOf,
   stepTimeoutMs,
   toolTimeoutsOf,
   WAIT_ACTION,
@@ -34,10 +35,12 @@ import {
   resolveForEach,
   resolveStepInput,
   type CurrentItem,
+  type ModelJournal,
   type StepResult,
 } from '../../shared/step-io';
+import { addUsage, type ModelUsage } from '../../shared/model-usage';
 import { stoppedAt, type StoppedStep } from '../../shared/task-state';
-import { failureMessage, now, type RunningUnit, type StepOutcome, type TaskRun } from './run';
+import { failureMessage, note, now, type RunningUnit, type StepOutcome, type TaskRun } from './run';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -60,6 +63,8 @@ export function startUnit(run: TaskRun, plan: UnitPlan, resumed: boolean): Runni
     resetEventId: workflowInfo().historyLength + 1,
     items: from?.items ? { ...from.items } : null,
     round: from?.round ?? 0,
+    usage: null,
+    waitReason: null,
   };
   run.live.running.set(unit.key, unit);
   run.live.startedThisRun++;
@@ -145,13 +150,21 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
   const from = stoppedOf(run, unit);
   let cursor: unknown = from?.cursor ?? null;
   let waitMs = from?.waitMs ?? null;
+  let journal: ModelJournal | undefined = from?.model;
   let again = resumed && from !== undefined;
   const repeat = step.repeat;
+  const stoppedHere = (): StoppedStep => ({
+    cursor,
+    items: unit.items,
+    waitMs: null,
+    round: unit.round,
+    ...(journal ? { model: journal } : {}),
+  });
   for (;;) {
     if (waitMs !== null && waitMs > 0) {
       const left = await durableWait(run, unit, waitMs);
-      if (left !== null)
-        return { kind: 'stopped', stopped: { cursor, items: unit.items, waitMs: left, round: unit.round } };
+      unit.waitReason = null;
+      if (left !== null) return { kind: 'stopped', stopped: { ...stoppedHere(), waitMs: left } };
     }
     waitMs = null;
     let input: Record<string, unknown>;
@@ -162,15 +175,27 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     }
     let result: StepResult;
     try {
-      result = await callRunStep(run, unit, input, cursor, again);
+      result = await callRunStep(run, unit, input, cursor, again, journal);
     } catch (err) {
-      return outcomeOf(err, { cursor, items: unit.items, waitMs: null, round: unit.round });
+      return outcomeOf(run, unit, err, stoppedHere());
     }
     again = false;
+    spend(run, unit, result.usage);
+    journal = undefined;
+    if (result.pause) {
+      const { reason, cursor: at, done, total, model } = result.pause;
+      cursor = at;
+      unit.items = { done, total };
+      journal = model;
+      pauseRequested(run, `step ${unit.key}: ${reason}`);
+      return { kind: 'stopped', stopped: stoppedHere() };
+    }
     if (result.resumeAfter) {
       cursor = result.resumeAfter.cursor;
       unit.items = { done: result.resumeAfter.done, total: result.resumeAfter.total };
       waitMs = result.resumeAfter.ms;
+      journal = result.resumeAfter.model;
+      unit.waitReason = result.resumeAfter.reason ?? null;
       continue;
     }
     if (repeat && (repeat.times === undefined || unit.round + 1 < repeat.times)) {
@@ -190,7 +215,8 @@ function callRunStep(
   unit: RunningUnit,
   input: Record<string, unknown>,
   cursor: unknown,
-  resumed: boolean
+  resumed: boolean,
+  journal: ModelJournal | undefined
 ): Promise<StepResult> {
   const { spec, policy, limits } = run;
   const { phase, step } = unit.step;
@@ -221,17 +247,44 @@ function callRunStep(
       idleWarningMs: limits.idleWarningMs,
       idlePauseMs: limits.idlePauseMs,
       tools: toolTimeoutsOf(spec),
+      quotaWaitMs: quotaWaitOf(spec),
     },
     ...(unit.item === null
       ? {}
       : { item: { index: unit.item, keepOutput: run.plan.keepOutputs.has(step.id) } }),
     ...(step.repeat ? { round: unit.round } : {}),
     ...(resumed ? { resumed: true } : {}),
+    ...(journal ? { model: journal } : {}),
   });
 }
 
+/** A step asked to pause the task (`ctx.pauseTask`): as a pause request, unless one is already in. */
+function pauseRequested(run: TaskRun, reason: string): void {
+  const { requests } = run.live;
+  if (requests.pause || requests.cancel) return;
+  requests.pause = { reason, checkpointLabel: null };
+  note(run, 'warning', `pause requested by ${reason}`);
+}
+
+/** A schedule of a unit ended: what its model calls used joins the task's total. */
+function spend(run: TaskRun, unit: RunningUnit, usage: ModelUsage | undefined): void {
+  unit.usage = null;
+  if (usage) run.state.usage = addUsage(run.state.usage, usage);
+}
+
+/** The model journal and usage in a step's heartbeat details, when it has them. */
+function modelOf(details: unknown): { journal?: ModelJournal; usage?: ModelUsage } {
+  const model = isStepHeartbeat(details) ? details.model : undefined;
+  return model ?? {};
+}
+
 /** Where a stopped activity had got to: in its cancellation details or its last heartbeat. */
-function stoppedFrom(err: ActivityFailure, fallback: StoppedStep): StoppedStep {
+function stoppedFrom(
+  run: TaskRun,
+  unit: RunningUnit,
+  err: ActivityFailure,
+  fallback: StoppedStep
+): StoppedStep {
   const cause = err.cause;
   const details: unknown =
     cause instanceof CancelledFailure
@@ -242,19 +295,23 @@ function stoppedFrom(err: ActivityFailure, fallback: StoppedStep): StoppedStep {
           ? cause.details?.[0]
           : undefined;
   if (!isStepHeartbeat(details)) return fallback;
+  const { journal, usage } = modelOf(details);
+  spend(run, unit, usage);
+  const { model: _earlier, ...rest } = fallback;
   return {
-    ...fallback,
+    ...rest,
     cursor: details.cursor ?? fallback.cursor,
     items: { done: details.done, total: details.total },
+    ...(journal && journal.n > 0 ? { model: journal } : {}),
   };
 }
 
 /** How an activity that did not return ended. */
-function outcomeOf(err: unknown, fallback: StoppedStep): StepOutcome {
+function outcomeOf(run: TaskRun, unit: RunningUnit, err: unknown, fallback: StoppedStep): StepOutcome {
   if (isCancellation(err)) {
     return {
       kind: 'stopped',
-      stopped: err instanceof ActivityFailure ? stoppedFrom(err, fallback) : fallback,
+      stopped: err instanceof ActivityFailure ? stoppedFrom(run, unit, err, fallback) : fallback,
     };
   }
   // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
@@ -263,7 +320,7 @@ function outcomeOf(err: unknown, fallback: StoppedStep): StepOutcome {
   if (cause instanceof ApplicationFailure && cause.type === FailureType.WorkerShutdown) {
     return {
       kind: 'interrupted',
-      stopped: stoppedFrom(err, fallback),
+      stopped: stoppedFrom(run, unit, err, fallback),
       lostWorker: false,
       message: failureMessage(err),
     };
@@ -271,7 +328,7 @@ function outcomeOf(err: unknown, fallback: StoppedStep): StepOutcome {
   if (cause instanceof TimeoutFailure && cause.timeoutType === 'HEARTBEAT') {
     return {
       kind: 'interrupted',
-      stopped: stoppedFrom(err, fallback),
+      stopped: stoppedFrom(run, unit, err, fallback),
       lostWorker: true,
       message: failureMessage(err),
     };
@@ -284,6 +341,8 @@ function outcomeOf(err: unknown, fallback: StoppedStep): StepOutcome {
         : 'permanent';
   const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
   const attempt = (detail as { attempt?: unknown } | null | undefined)?.attempt;
+  const usage = (detail as { usage?: ModelUsage } | null | undefined)?.usage;
+  spend(run, unit, cause instanceof TimeoutFailure ? modelOf(cause.lastHeartbeatDetails).usage : usage);
   return {
     kind: 'failed',
     failureKind,
@@ -336,6 +395,6 @@ async function gatherFanOut(run: TaskRun, unit: RunningUnit): Promise<StepOutcom
     const { outputs } = await gatherItemOutputs({ taskId: run.spec.taskId, stepId: step.id, total });
     return { kind: 'completed', output: { ...summary, outputs } };
   } catch (err) {
-    return outcomeOf(err, stoppedAt(null));
+    return outcomeOf(run, unit, err, stoppedAt(null));
   }
 }

@@ -1,0 +1,188 @@
+/**
+ * Tools an agent loop offers its model: a name, what it does, a zod schema for its arguments (sent
+ * to the model as JSON Schema, checked before the tool runs) and the class of time limit it runs
+ * under (`ctx.tool`). The built-in ones work on files inside the agent's workspace folder, run shell
+ * commands there, and make HTTP requests.
+ *
+ * @example
+ * ```ts
+ * const weather = defineTool({
+ *   name: 'weather', description: 'Current weather of a city', kind: 'search',
+ *   input: z.object({ city: z.string() }),
+ *   run: async ({ city }, { signal }) => (await fetch(`https://example.com/w?q=${city}`, { signal })).text(),
+ * });
+ * ```
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { z } from 'zod';
+import type { ToolClass } from '../../shared/spec';
+import type { ToolDefinition } from '../llm/llm-client';
+
+/** What a running tool gets. */
+export interface ToolEnv {
+  /** Aborts at the tool's time limit or when the step stops. */
+  signal: AbortSignal;
+  /** The agent's workspace folder (absolute). */
+  workspace: string;
+}
+
+export interface AgentTool<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  /** The time limit it runs under (the task's `timeouts.tools`). */
+  kind: ToolClass;
+  input: S;
+  /** Its result as the model reads it: text, or JSON-able data. */
+  run(args: z.output<S>, env: ToolEnv): Promise<unknown>;
+}
+
+export function defineTool<S extends z.ZodType>(tool: AgentTool<S>): AgentTool<S> {
+  return tool;
+}
+
+/** The tool as the chat-completions API describes it. */
+export function toolDefinition(tool: AgentTool): ToolDefinition {
+  const parameters = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  delete parameters.$schema;
+  return { type: 'function', function: { name: tool.name, description: tool.description, parameters } };
+}
+
+/** Results longer than this reach the model cut, with a note saying how much was left out. */
+export const MAX_TOOL_RESULT_CHARS = 20_000;
+
+export function clip(text: string, max = MAX_TOOL_RESULT_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n[… ${text.length - max} more characters]`;
+}
+
+/**
+ * A path the model gave, inside the workspace: relative paths resolve against it, and neither `..` nor
+ * a symbolic link may lead out of it.
+ */
+export async function insideWorkspace(workspace: string, path: string): Promise<string> {
+  const target = resolve(workspace, path);
+  const escapes = (p: string, root: string) => {
+    const rel = relative(root, p);
+    return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  };
+  if (escapes(target, workspace)) throw new Error(`path "${path}" is outside the workspace`);
+  // The nearest existing ancestor, resolved, must still be inside (a link could point anywhere).
+  const root = await realpath(workspace);
+  for (let at = target; ; at = dirname(at)) {
+    const real = await realpath(at).catch(() => null);
+    if (real !== null) {
+      if (escapes(real, root)) throw new Error(`path "${path}" leads outside the workspace`);
+      return target;
+    }
+    if (at === dirname(at)) return target;
+  }
+}
+
+const path = z.string().min(1).max(1_000).describe('a path relative to the workspace');
+
+export const readFileTool = defineTool({
+  name: 'read_file',
+  description: 'Reads a text file of the workspace.',
+  kind: 'file',
+  input: z.object({ path }),
+  async run({ path: p }, { workspace }) {
+    return clip(await readFile(await insideWorkspace(workspace, p), 'utf8'));
+  },
+});
+
+export const writeFileTool = defineTool({
+  name: 'write_file',
+  description: 'Creates or replaces a text file of the workspace (folders are created as needed).',
+  kind: 'file',
+  input: z.object({ path, content: z.string().max(1_000_000) }),
+  async run({ path: p, content }, { workspace }) {
+    const target = await insideWorkspace(workspace, p);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, content);
+    return `wrote ${Buffer.byteLength(content)} bytes to ${p}`;
+  },
+});
+
+export const listFilesTool = defineTool({
+  name: 'list_files',
+  description: 'Lists a folder of the workspace (default: its top), folders ending in "/".',
+  kind: 'file',
+  input: z.object({ path: path.optional() }),
+  async run({ path: p }, { workspace }) {
+    const folder = await insideWorkspace(workspace, p ?? '.');
+    const entries = await readdir(folder, { withFileTypes: true });
+    return clip(
+      entries
+        .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
+        .sort()
+        .join('\n') || '(empty)'
+    );
+  },
+});
+
+export const deleteFileTool = defineTool({
+  name: 'delete_file',
+  description: 'Deletes a file of the workspace.',
+  kind: 'file',
+  input: z.object({ path }),
+  async run({ path: p }, { workspace }) {
+    const target = await insideWorkspace(workspace, p);
+    if ((await stat(target)).isDirectory()) throw new Error(`${p} is a folder`);
+    await rm(target);
+    return `deleted ${p}`;
+  },
+});
+
+export const shellTool = defineTool({
+  name: 'run_shell',
+  description: 'Runs a shell command in the workspace; returns its exit code, stdout and stderr.',
+  kind: 'shell',
+  input: z.object({ command: z.string().min(1).max(10_000) }),
+  run({ command }, { workspace, signal }) {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('sh', ['-c', command], {
+        cwd: workspace,
+        signal,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout = clip(stdout + d.toString(), MAX_TOOL_RESULT_CHARS)));
+      child.stderr.on('data', (d: Buffer) => (stderr = clip(stderr + d.toString(), MAX_TOOL_RESULT_CHARS)));
+      child.once('error', reject);
+      child.once('close', (code) => resolvePromise({ exitCode: code, stdout, stderr }));
+    });
+  },
+});
+
+export const httpTool = defineTool({
+  name: 'http_request',
+  description: 'Makes an HTTP request; returns the status and the start of the body.',
+  kind: 'browser',
+  input: z.object({
+    url: z.url({ protocol: /^https?$/ }),
+    method: z.enum(['GET', 'POST', 'PUT', 'DELETE', 'HEAD']).default('GET'),
+    body: z.string().max(1_000_000).optional(),
+  }),
+  async run({ url, method, body }, { signal }) {
+    const res = await fetch(url, { method, signal, ...(body === undefined ? {} : { body }) });
+    return { status: res.status, body: clip(await res.text()) };
+  },
+});
+
+/** The tools `agent.run` offers by name. */
+export const builtinTools: AgentTool[] = [
+  readFileTool,
+  writeFileTool,
+  listFilesTool,
+  deleteFileTool,
+  shellTool,
+  httpTool,
+];
+
+/** The file tools: what an agent gets when its spec names no tools. */
+export const DEFAULT_TOOLS = ['read_file', 'write_file', 'list_files', 'delete_file'];

@@ -1,0 +1,26 @@
+/**
+ * Thrown by `ctx.resumeAfter` (and by `ctx.model.chat` when a quota resets at a known time): ends
+ * this attempt; the workflow waits on a durable timer and runs the step again from its cursor. Not an
+ * error: `runStep` turns it into a result, so it uses no retry attempt.
+ */
+export class ResumeAfterSignal extends Error {
+  override readonly name = 'ResumeAfterSignal';
+  constructor(
+    readonly ms: number,
+    /** `quota`: a provider's quota resets then (shown as such while the task waits). */
+    readonly reason?: 'quota'
+  ) {
+    super(`resume after ${ms} ms${reason ? ` (${reason})` : ''}`);
+  }
+}
+
+/**
+ * Thrown by `ctx.pauseTask`: ends this attempt and pauses the whole task with `reason`; the step keeps
+ * its cursor and runs on from it when someone resumes the task. Not an error either.
+ */
+export class PauseTaskSignal extends Error {
+  override readonly name = 'PauseTaskSignal';
+  constructor(readonly reason: string) {
+    super(`pause the task: ${reason}`);
+  }
+}
