@@ -107,6 +107,8 @@ describe('workflow replay (engine v2 histories)', () => {
     ['long-task-handover-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'],
     // Malformed signals of every kind, ignored (noted in the log), then steering and completion.
     ['long-task-hostile-signals-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-agent-sigkill-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-quota-wait-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
   ])('replays %s with the current workflow code', async (file, lastEvent) => {
     const history = fixture(file) as Fixture;
     expect(history.events.at(-1)?.eventType).toBe(lastEvent);

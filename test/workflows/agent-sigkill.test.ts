@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { LongrunClient } from '../../src/client';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { startFakeLlm, type FakeCall, type FakeLlm, type FakeReply } from '../support/fake-llm';
-import { useServerAndWorkers } from '../support/temporal';
+import { recordHistory, useServerAndWorkers } from '../support/temporal';
 import { waitFor } from '../support/worker-process';
 
 const TASK_QUEUE = 'agent-sigkill';
@@ -38,12 +38,16 @@ const workerEnv = () => ({
   LONGRUN_PROGRESS_REPORT_MS: '1000',
 });
 
-/** `TURNS` turns of a slow shell command that appends its number to ran.txt, then an answer. */
+/**
+ * `TURNS` turns of a shell command that appends its number to ran.txt and then takes 0.4 s, then an
+ * answer. A kill just after a new line lands inside a tool call, not in a model request: a request
+ * in flight when its worker dies is the one call a provider may bill twice.
+ */
 function shellTurns(call: FakeCall): FakeReply {
   const done = call.messages.filter((m) => m.role === 'tool').length;
   if (done >= TURNS) return { content: `ran ${done} commands` };
   return {
-    toolCalls: [{ name: 'run_shell', arguments: { command: `sleep 0.3 && echo ${done} >> ran.txt` } }],
+    toolCalls: [{ name: 'run_shell', arguments: { command: `echo ${done} >> ran.txt && sleep 0.4` } }],
   };
 }
 
@@ -104,6 +108,7 @@ describe('an agent whose worker is SIGKILLed', () => {
     second.child.kill('SIGTERM');
     await second.exited;
 
+    recordHistory(t.env, taskId, 'long-task-agent-sigkill-v4.json');
     expect(result.state).toBe('completed');
     expect(result.outputs.agent).toMatchObject({
       finished: true,
@@ -161,6 +166,7 @@ describe('an agent whose worker is SIGKILLed', () => {
     second.child.kill('SIGTERM');
     await second.exited;
 
+    recordHistory(t.env, taskId, 'long-task-quota-wait-v4.json');
     expect(limited).toBe(true);
     expect(result.state).toBe('completed');
     expect(fake.requests.filter((r) => r.mode === 'rate-limit')).toHaveLength(1); // one probe, then a timer
