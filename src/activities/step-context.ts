@@ -164,6 +164,8 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     replay: inherited?.journal ?? request.model,
     usage: inherited?.usage,
     quotaWaitMs: request.limits?.quotaWaitMs ?? DEFAULT_QUOTA_WAIT_MS,
+    budget: request.budget,
+    onBudgetWarning: () => report(),
     async onCall() {
       last = { ...last, ...keep() };
       send();

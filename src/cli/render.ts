@@ -7,6 +7,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { formatActivity } from '../shared/activity-log';
 import { formatDuration } from '../shared/duration';
 import { formatUsage } from '../shared/model-usage';
+import { budgetLineText } from '../shared/budget';
 import { runningStepText, type TaskProgress } from '../shared/progress';
 import { BAR_STYLE, bar, progressFields, timingText } from './format';
 
@@ -30,6 +31,7 @@ export function statusText(taskId: string, execution: string, p: TaskProgress | 
     );
   }
   if (p.usage) lines.push(`model usage ${formatUsage(p.usage)}`);
+  for (const line of p.budget ?? []) lines.push(`budget ${budgetLineText(line)}`);
   const running = p.running ?? [];
   if (running.length > 1 || running.some((r) => r.fanOut || r.rounds || r.waitingFor)) {
     lines.push('started steps:', ...running.map((r) => `  ${runningStepText(r).replace(/`/g, '')}`));

@@ -1,4 +1,6 @@
 /** Commands that steer a running task: pause, resume, cancel, extend, continue, checkpoint, rollback. */
+import { budgetLineText } from '../shared/budget';
+import type { ExtendRequest } from '../shared/control';
 import type { Command } from 'commander';
 import { formatDuration } from '../shared/duration';
 import { steeredText } from './format';
@@ -32,22 +34,35 @@ export function addSteeringCommands(program: Command): void {
 
   program
     .command('extend <taskId>')
-    .description("move a task's deadline: --by 2h, or --until 2026-12-01T00:00:00Z")
+    .description(
+      "move a task's deadline (--by 2h, or --until 2026-12-01T00:00:00Z) or raise its model budget (--cost 10)"
+    )
     .option('--by <duration>', 'how much later: 90s, 15m, 2h, 1d, 1h30m')
     .option('--until <datetime>', 'the new deadline, ISO 8601 with offset')
+    .option('--cost <usd>', 'the new hard limit of the cost budget, US dollars')
+    .option('--tokens <n>', 'the new hard limit of the token budget')
+    .option('--calls <n>', 'the new hard limit of the model-call budget')
     .option('--reason <text>', 'why (shown in the activity log)')
     .option('--json', 'print the progress after the request as JSON')
-    .action(
-      async (taskId: string, opts: { by?: string; until?: string; reason?: string; json?: boolean }) => {
-        const request = given({ by: opts.by, until: opts.until, reason: opts.reason });
-        checkId(taskId, '<taskId>');
-        checkRequest('extend', request);
-        const p = await withClient((client) => client.extend(taskId, request));
-        if (opts.json) return printJson(p);
-        const phase = p.phaseTime ? `, phase limit ${formatDuration(p.phaseTime.limitMs)}` : '';
-        print(`${taskId}: deadline now ${p.deadline ?? 'none'}${phase}\n`);
-      }
-    );
+    .action(async (taskId: string, opts: ExtendOptions) => {
+      const budget = given({
+        costUsd: numberOf(opts.cost),
+        tokens: numberOf(opts.tokens),
+        calls: numberOf(opts.calls),
+      });
+      const request = {
+        ...given({ by: opts.by, until: opts.until, reason: opts.reason }),
+        ...(Object.keys(budget).length ? { budget } : {}),
+      };
+      checkId(taskId, '<taskId>');
+      checkRequest('extend', request);
+      // checkRequest refused anything the schema does not accept.
+      const p = await withClient((client) => client.extend(taskId, request as ExtendRequest));
+      if (opts.json) return printJson(p);
+      const phase = p.phaseTime ? `, phase limit ${formatDuration(p.phaseTime.limitMs)}` : '';
+      const lines = (p.budget ?? []).map((l) => `, ${l.dimension} budget ${budgetLineText(l)}`).join('');
+      print(`${taskId}: deadline now ${p.deadline ?? 'none'}${phase}${lines}\n`);
+    });
 
   program
     .command('continue <taskId>')
@@ -91,4 +106,21 @@ export function addSteeringCommands(program: Command): void {
         `rolled ${taskId} back to ${checkpointId} (new run ${result.runId}); steps to run again: ${result.stepsToRedo.join(', ') || 'none'}\n`
       );
     });
+}
+
+interface ExtendOptions {
+  by?: string;
+  until?: string;
+  cost?: string;
+  tokens?: string;
+  calls?: string;
+  reason?: string;
+  json?: boolean;
+}
+
+/** A number option as given (a text that is not a number stays one, so the check names it). */
+function numberOf(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }

@@ -40,13 +40,24 @@ export const ExtendRequestSchema = z
     by: z.union([z.string(), z.number()]).optional(),
     /** The new deadline, ISO 8601 with offset; must be later than the current one. */
     until: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' }).optional(),
+    /** New hard limits of the task's model budget (each soft threshold keeps its share). */
+    budget: z
+      .strictObject({
+        tokens: z.number().positive('must be above 0').finite().optional(),
+        costUsd: z.number().positive('must be above 0').finite().optional(),
+        calls: z.number().positive('must be above 0').finite().optional(),
+      })
+      .refine((b) => Object.keys(b).length > 0, 'give at least one of tokens, costUsd and calls')
+      .optional(),
     reason: reason.optional(),
   })
   .superRefine((value, ctx) => {
-    if ((value.by === undefined) === (value.until === undefined)) {
+    const both = value.by !== undefined && value.until !== undefined;
+    const neither = value.by === undefined && value.until === undefined && value.budget === undefined;
+    if (both || neither) {
       ctx.addIssue({
         code: 'custom',
-        message: 'give exactly one of "by" (a duration) and "until" (a date-time)',
+        message: 'give exactly one of "by" (a duration) and "until" (a date-time), or a "budget" to raise',
       });
     }
     if (value.by !== undefined) {
@@ -82,6 +93,8 @@ export interface ControlView {
   phaseLimit: boolean;
   /** Paused at a limit that is still reached (resume needs an `extend` first): what is reached, else null. */
   limitReached: string | null;
+  /** The model budget's hard limits and what is used of each; null when the task has no budget. */
+  budget?: Partial<Record<'tokens' | 'costUsd' | 'calls', { used: number; hard: number | null }>> | null;
 }
 
 /**
@@ -114,8 +127,16 @@ export function controlRejection(
     case 'cancel':
       return null;
     case 'extend': {
-      if (view.deadline === null && !view.phaseLimit) return 'the task has no time limit to extend';
       const parsed = ExtendRequestSchema.safeParse(request ?? {});
+      const raise = parsed.success ? parsed.data.budget : undefined;
+      for (const [dim, value] of Object.entries(raise ?? {})) {
+        const limit = view.budget?.[dim as 'tokens'];
+        if (!limit) return `budget.${dim}: the task has no ${dim} budget to raise`;
+        if (value <= limit.used) return `budget.${dim}: must be above the ${limit.used} already used`;
+      }
+      const time = parsed.success && (parsed.data.by !== undefined || parsed.data.until !== undefined);
+      if (!time && raise) return null;
+      if (view.deadline === null && !view.phaseLimit) return 'the task has no time limit to extend';
       if (parsed.success && parsed.data.until !== undefined) {
         if (view.deadline === null) return 'until: the task has no deadline; extend it by a duration ("by")';
         const until = Date.parse(parsed.data.until);

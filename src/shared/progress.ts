@@ -1,6 +1,7 @@
 /**
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
+import { budgetLineText, type BudgetLine } from './budget';
 import { formatUsage, type ModelUsage } from './model-usage';
 import type { ActivityEntry } from './activity-log';
 import { hasEnded, type LifecycleState } from './lifecycle';
@@ -102,6 +103,11 @@ export interface TaskProgress {
    * price table; null before the first call.
    */
   usage?: ModelUsage | null;
+  /**
+   * The model budget, dimension by dimension: used, soft and hard limits, spend per active hour, and
+   * the projected use when the work is done (and whether the hard limit comes first).
+   */
+  budget?: BudgetLine[];
 }
 
 /**
@@ -327,6 +333,7 @@ export function currentDetailsMarkdown(p: TaskProgress): string {
   if (eta) lines.push(`- ${eta}, active ${formatDuration(p.activeMs)} of ${formatDuration(p.elapsedMs)}`);
   if (p.deadline) lines.push(`- Deadline: ${p.deadline}`);
   if (p.usage) lines.push(`- Model: ${formatUsage(p.usage)}`);
+  for (const line of p.budget ?? []) lines.push(`- Budget: ${budgetLineText(line)}`);
   for (const warning of p.warnings ?? []) lines.push(`- **Warning:** ${warning}`);
   if (p.pausing) lines.push('- Pausing: the running step is saving its cursor');
   if (p.cancelling) lines.push('- Cancelling: stopping with a final checkpoint');

@@ -1,3 +1,4 @@
+import { BudgetSchema } from './budget';
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { DURABILITY_LEVELS } from './durability';
@@ -201,6 +202,12 @@ export const TaskSpecSchema = z
     webhooks: z.array(WebhookTargetSchema).max(10, 'must list at most 10 webhooks').default([]),
     /** Initial context: read-only JSON every step sees as `ctx.context`. */
     context: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Model use the task may spend: `tokens`, `costUsd`, `calls`, each a hard limit (the soft one is
+     * 80 % of it) or `{ "soft": n, "hard": n }`. Soft: a warning and a `task.budget` webhook; hard: the
+     * task pauses until `extend` raises it.
+     */
+    budget: BudgetSchema.optional(),
     /** Overrides the durability level's heartbeat timeout (ms); the checkpoint interval follows. */
     heartbeatTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
     phases: z.array(PhaseSpecSchema).min(1, 'a task needs at least one phase'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issuesOf } from './validation';
 import type { ModelUsage } from './model-usage';
+import type { StepBudget } from './budget';
 
 /**
  * What crosses between the workflow and the `runStep` activity. Kept small: large data lives in the
@@ -29,6 +30,8 @@ export interface StepRequest {
   resumed?: boolean;
   /** The model calls a stopped schedule of this step made since its cursor, for this one to reuse. */
   model?: ModelJournal;
+  /** What the task's budget had left when this schedule started: its model calls stop there. */
+  budget?: StepBudget;
 }
 
 /**

@@ -4,6 +4,7 @@
  * lists are bounded and its sets are ranges, so the payload stays small however long the task runs and
  * however many items it fans out over. Pure.
  */
+import type { BudgetLimits } from './budget';
 import type { ModelUsage } from './model-usage';
 import type { ModelJournal } from './step-io';
 import type { ActivityEntry } from './activity-log';
@@ -92,6 +93,10 @@ export interface CarriedState {
   notifySeq: number;
   /** What the task's model calls used in steps that ended a schedule (absent before any). */
   usage?: ModelUsage;
+  /** The budget as `extend` raised it (absent: the spec's). */
+  budget?: BudgetLimits;
+  /** Budget dimensions whose soft threshold has been warned about. */
+  budgetWarned?: string[];
 }
 
 /** The state engine v1 carried (tasks started before engine v2 continue as new with it). */

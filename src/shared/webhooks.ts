@@ -19,6 +19,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'task.paused',
   'task.idle',
   'task.deadline',
+  'task.budget',
 ] as const;
 /** What happened to a task; a target may subscribe to a subset. */
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -20,7 +20,7 @@ import {
   type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { actionRegistry, createActivities, type AgentAction } from '../../src/activities';
+import { actionRegistry, createActivities, type ActivityDeps, type AgentAction } from '../../src/activities';
 import { LongrunClient } from '../../src/client';
 import { catalogOf, publishActions } from '../../src/worker/action-publisher';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
@@ -85,6 +85,8 @@ export async function inProcessWorker(opts: {
   webhookSecret?: string;
   /** Publish the actions' catalog as `longrun worker` does, so clients check specs against it. */
   publishActions?: boolean;
+  /** The LLM client and prices behind `ctx.model` (read when a step runs, so it may be filled in later). */
+  model?: ActivityDeps['model'];
 }): Promise<{ worker: Worker; artifacts: ArtifactStore }> {
   const artifacts = new ArtifactStore(join(opts.dir, 'artifacts'));
   const worker = await Worker.create({
@@ -97,6 +99,7 @@ export async function inProcessWorker(opts: {
       workRoot: join(opts.dir, 'work'),
       ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
       ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
+      ...(opts.model === undefined ? {} : { model: opts.model }),
     }),
     // As the longrun worker does: steps' cursors and pause/cancel requests travel within a second.
     maxHeartbeatThrottleInterval: DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
@@ -129,6 +132,7 @@ export function useWorkerEnv(opts: {
   webhookSecret?: string;
   workerOptions?: Partial<WorkerOptions>;
   publishActions?: boolean;
+  model?: ActivityDeps['model'];
 }): WorkerEnv {
   const ctx = {} as WorkerEnv;
   let running: Promise<void> | undefined;
@@ -144,6 +148,7 @@ export function useWorkerEnv(opts: {
       ...(opts.workerOptions === undefined ? {} : { workerOptions: opts.workerOptions }),
       ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
       ...(opts.publishActions ? { publishActions: true } : {}),
+      ...(opts.model === undefined ? {} : { model: opts.model }),
     }));
     running = ctx.worker.run();
     ctx.longrun = new LongrunClient(ctx.env.client, opts.taskQueue);

@@ -130,6 +130,28 @@ describe('controlRejection', () => {
       }
   });
 
+  it('raises a budget the task has, above what it has used, with or without a time limit', () => {
+    const budget = { calls: { used: 4, hard: 4 }, costUsd: { used: 0.5, hard: 1 } };
+    const noTime = { deadline: null, phaseLimit: false };
+    expect(
+      controlRejection('extend', view({ ...noTime, budget }), NOW, { budget: { calls: 10 } })
+    ).toBeNull();
+    expect(controlRejection('extend', view({ ...noTime, budget }), NOW, { budget: { calls: 4 } })).toBe(
+      'budget.calls: must be above the 4 already used'
+    );
+    expect(controlRejection('extend', view({ ...noTime, budget }), NOW, { budget: { tokens: 9 } })).toBe(
+      'budget.tokens: the task has no tokens budget to raise'
+    );
+    expect(controlRejection('extend', view({ ...noTime, budget: null }), NOW, { budget: { calls: 9 } })).toBe(
+      'budget.calls: the task has no calls budget to raise'
+    );
+    expect(
+      controlRejection('extend', view({ ...noTime, budget }), NOW, { budget: { calls: 10 }, by: '1h' })
+    ).toBe('the task has no time limit to extend');
+    expect(parseControl('extend', { budget: {} })).toMatchObject({ ok: false });
+    expect(parseControl('extend', { budget: { costUsd: -2 } })).toMatchObject({ ok: false });
+  });
+
   it('refuses to extend a task without a time limit, "until" without a deadline, or to an earlier time', () => {
     expect(controlRejection('extend', view({ deadline: null, phaseLimit: false }), NOW, { by: '1h' })).toBe(
       'the task has no time limit to extend'

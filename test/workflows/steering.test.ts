@@ -147,7 +147,7 @@ describe('pause and resume', () => {
       /^until: must be later than the current deadline /
     );
     expect(await refusal({ by: '2h', until: 'soon' })).toBe(
-      'until: must be an ISO 8601 date-time with offset; extend: give exactly one of "by" (a duration) and "until" (a date-time)'
+      'until: must be an ISO 8601 date-time with offset; extend: give exactly one of "by" (a duration) and "until" (a date-time), or a "budget" to raise'
     );
     expect((await handle.fetchHistory()).events?.length).toBe(before);
     expect((await t.longrun.progress('reject')).state).toBe('paused');

@@ -12,7 +12,8 @@
  */
 import { CircuitOpenError } from '../circuit-breakers';
 import { PermanentError } from '../errors';
-import { ResumeAfterSignal } from '../step-signals';
+import { PauseTaskSignal, ResumeAfterSignal } from '../step-signals';
+import { stepBudgetReached, stepSoftCrossed, type StepBudget } from '../../shared/budget';
 import {
   RateLimitError,
   type ChatCompletion,
@@ -71,8 +72,12 @@ export interface ModelContextDeps {
   usage: ModelUsage | undefined;
   /** Longest quota reset the step waits out on a durable timer, ms; 0: never (the step retries). */
   quotaWaitMs: number;
+  /** What the task's budget had left when this schedule started: no provider call past it. */
+  budget?: StepBudget | undefined;
   /** Told after every call, with the journal and usage to keep. */
   onCall(state: ModelState): Promise<void>;
+  /** Told when this schedule's use crosses a soft threshold of the budget (report it at once). */
+  onBudgetWarning?(): void;
 }
 
 export interface ModelState {
@@ -129,9 +134,11 @@ export function createModelContext(deps: ModelContextDeps): OwnedModelContext {
         journal = await records.append(journal, callSha);
         inJournal.set(callSha, uses);
       }
+      const before = usage;
       usage = addUsage(usage, spent);
       touched = true;
       await deps.onCall({ journal, usage });
+      if (stepSoftCrossed(deps.budget, before, usage)) deps.onBudgetWarning?.();
     });
     appending = next.catch(() => undefined);
     return next;
@@ -171,6 +178,9 @@ export function createModelContext(deps: ModelContextDeps): OwnedModelContext {
           reused: true,
         };
       }
+      // A hard budget stops the task before the call that would spend past it, not after.
+      const overBudget = stepBudgetReached(deps.budget, usage);
+      if (overBudget) throw new PauseTaskSignal(overBudget);
       let response: ChatCompletion;
       try {
         response = await deps.client.chat({ ...request, model, signal: deps.signal });

@@ -12,6 +12,7 @@ import {
   type LimitEvent,
   type LimitsView,
 } from '../../shared/limits';
+import { budgetStillReached } from './budget';
 import { notifyLater } from './notify';
 import { publish } from './progress';
 import { note, now, type TaskRun } from './run';
@@ -31,7 +32,7 @@ export function limitsView(run: TaskRun): LimitsView {
 
 /** What limit a task paused at its limit still exceeds (resume needs an extension first), else null. */
 export function pausedAtReachedLimit(run: TaskRun): string | null {
-  return run.state.pause?.limit ? limitReached(limitsView(run)) : null;
+  return run.state.pause?.limit ? (limitReached(limitsView(run)) ?? budgetStillReached(run)) : null;
 }
 
 function limitKey(run: TaskRun): string {

@@ -3,6 +3,7 @@
  * UI's Current Details and the search attributes, written only when a value changed.
  */
 import { addUsage, type ModelUsage } from '../../shared/model-usage';
+import { budgetLimits, budgetLines, formatAmount } from '../../shared/budget';
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import { formatDuration } from '../../shared/duration';
@@ -182,7 +183,21 @@ export function progressOf(run: TaskRun): TaskProgress {
     category: limits.category,
     usage: taskUsage(run),
   };
-  return recomputeProgress(base, now());
+  const progress = recomputeProgress(base, now());
+  const budget = budgetLines(
+    run.state.budget ?? budgetLimits(spec.budget),
+    progress.usage,
+    progress.percent,
+    activeMs
+  );
+  if (budget.length === 0) return progress;
+  const warnings = [...(progress.warnings ?? [])];
+  for (const line of budget)
+    if (line.runsOutFirst && line.projected !== null && line.hard !== null)
+      warnings.push(
+        `the ${line.dimension} budget runs out before the work: about ${formatAmount(line.dimension, line.projected)} needed, ${formatAmount(line.dimension, line.hard)} allowed`
+      );
+  return { ...progress, budget, warnings };
 }
 
 /** Mirrors progress into Current Details and the search attributes; called whenever it may have changed. */

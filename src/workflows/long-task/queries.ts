@@ -22,6 +22,7 @@ import {
   type PlannedStepView,
 } from '../messages';
 import { onIdle } from './limits';
+import { checkBudget } from './budget';
 import { progressOf, publish } from './progress';
 import { note, now, type TaskRun } from './run';
 
@@ -92,7 +93,10 @@ function onStepProgress(run: TaskRun, payload: unknown): void {
     ...(report.note === undefined ? {} : { note: report.note }),
   };
   if (report.started) run.live.awaitingStart.delete(key);
-  if (report.usage) unit.usage = report.usage;
+  if (report.usage) {
+    unit.usage = report.usage;
+    checkBudget(run);
+  }
   if (report.idle) onIdle(run, key, report.idle);
   const progress = progressOf(run);
   run.state.progressHistory = appendSample(run.state.progressHistory, {

@@ -4,6 +4,8 @@
  * request took effect; a signal runs the same check and notes a refusal in the activity log. Temporal's
  * own cancel request takes the cancel path too.
  */
+import { formatAmount, raiseBudget, usedOf, type BudgetDimension } from '../../shared/budget';
+import { budgetOf } from './budget';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -19,6 +21,7 @@ import {
   extendedDeadline,
   parseControl,
   type ControlKind,
+  type ControlView,
   type ExtendRequest,
 } from '../../shared/control';
 import { formatDuration } from '../../shared/duration';
@@ -36,7 +39,7 @@ import {
   resumeUpdate,
 } from '../messages';
 import { pausedAtReachedLimit } from './limits';
-import { progressOf, publish } from './progress';
+import { progressOf, publish, taskUsage } from './progress';
 import { note, now, type ManualCheckpoint, type TaskRun } from './run';
 
 type Via = 'update' | 'signal';
@@ -98,6 +101,8 @@ export function requestCancel(run: TaskRun, reason: string, via: 'update' | 'sig
 
 /** Moves the deadline (if the task has one) and the limits of the phases running now. */
 function extend(run: TaskRun, request: ExtendRequest): void {
+  if (request.budget) raiseTaskBudget(run, request.budget, reasonOf(request, 'extend requested'));
+  if (request.by === undefined && request.until === undefined) return;
   const { state } = run;
   const base = state.deadlineAt ?? now();
   const to = extendedDeadline(base, request);
@@ -169,7 +174,7 @@ const CONTROLS: Record<ControlKind, Registrar> = {
   extend: control(
     extendUpdate,
     extendSignal,
-    'Move the deadline and the running phases\' limits: {"by": "2h"} or {"until": "2026-12-01T00:00:00Z"}',
+    'Move the deadline and the running phases\' limits, or raise the model budget: {"by": "2h"}, {"until": "2026-12-01T00:00:00Z"}, {"budget": {"costUsd": 10}}',
     (run, payload) => {
       extend(run, payload);
       publish(run);
@@ -195,6 +200,36 @@ const CONTROLS: Record<ControlKind, Registrar> = {
   ),
 };
 
+/** New hard limits of the model budget; a raised soft threshold may warn again. */
+function raiseTaskBudget(run: TaskRun, raise: NonNullable<ExtendRequest['budget']>, reason: string): void {
+  const limits = budgetOf(run);
+  if (!limits) return;
+  const raised = raiseBudget(limits, raise);
+  const usage = taskUsage(run);
+  run.state.budget = raised;
+  run.state.budgetWarned = (run.state.budgetWarned ?? []).filter((dim) => {
+    const soft = raised[dim as BudgetDimension]?.soft;
+    return soft == null || usedOf(usage, dim as BudgetDimension) >= soft;
+  });
+  const what = Object.entries(raise)
+    .map(([dim, hard]) => `${dim} to ${formatAmount(dim as BudgetDimension, hard)}`)
+    .join(', ');
+  note(run, 'control', `budget raised: ${what}: ${reason}`);
+}
+
+/** The budget's hard limits and use, for the control rules. */
+function budgetView(run: TaskRun): ControlView['budget'] {
+  const limits = budgetOf(run);
+  if (!limits) return null;
+  const usage = taskUsage(run);
+  return Object.fromEntries(
+    Object.entries(limits).map(([dim, l]) => [
+      dim,
+      { used: usedOf(usage, dim as BudgetDimension), hard: l.hard },
+    ])
+  );
+}
+
 /** Why the task refuses a request, or null. */
 function refusal(run: TaskRun, kind: ControlKind, payload: unknown): string | null {
   const parsed = parseControl(kind, payload);
@@ -209,6 +244,7 @@ function refusal(run: TaskRun, kind: ControlKind, payload: unknown): string | nu
       deadline: state.deadlineAt,
       phaseLimit: limits.phaseMs !== null,
       limitReached: pausedAtReachedLimit(run),
+      budget: budgetView(run),
     },
     now(),
     payload

@@ -36,8 +36,12 @@ import {
   resolveStepInput,
   type CurrentItem,
   type ModelJournal,
+  type StepRequest,
   type StepResult,
 } from '../../shared/step-io';
+import { stepBudget } from '../../shared/budget';
+import { budgetOf, checkBudget } from './budget';
+import { taskUsage } from './progress';
 import { addUsage, type ModelUsage } from '../../shared/model-usage';
 import { stoppedAt, type StoppedStep } from '../../shared/task-state';
 import { failureMessage, note, now, type RunningUnit, type StepOutcome, type TaskRun } from './run';
@@ -255,13 +259,20 @@ function callRunStep(
     ...(step.repeat ? { round: unit.round } : {}),
     ...(resumed ? { resumed: true } : {}),
     ...(journal ? { model: journal } : {}),
+    ...budgetFor(run),
   });
+}
+
+/** What the budget has left for a schedule: the limits less what the task has used (running units as reported). */
+function budgetFor(run: TaskRun): Pick<StepRequest, 'budget'> {
+  const budget = stepBudget(budgetOf(run), taskUsage(run));
+  return budget ? { budget } : {};
 }
 
 /** A step asked to pause the task (`ctx.pauseTask`): as a pause request, unless one is already in. */
 function pauseRequested(run: TaskRun, reason: string): void {
   const { requests } = run.live;
-  if (requests.pause || requests.cancel) return;
+  if (requests.pause || requests.cancel || requests.limit) return;
   requests.pause = { reason, checkpointLabel: null };
   note(run, 'warning', `pause requested by ${reason}`);
 }
@@ -269,7 +280,9 @@ function pauseRequested(run: TaskRun, reason: string): void {
 /** A schedule of a unit ended: what its model calls used joins the task's total. */
 function spend(run: TaskRun, unit: RunningUnit, usage: ModelUsage | undefined): void {
   unit.usage = null;
-  if (usage) run.state.usage = addUsage(run.state.usage, usage);
+  if (!usage) return;
+  run.state.usage = addUsage(run.state.usage, usage);
+  checkBudget(run);
 }
 
 /** The model journal and usage in a step's heartbeat details, when it has them. */
