@@ -30,7 +30,7 @@ import { createStepContext } from './step-context';
 import type { LlmClient } from './llm/llm-client';
 import type { PriceTable } from '../shared/model-usage';
 import { activityKeyOf, clearStepState, readStepState } from './step-state';
-import { PauseTaskSignal, ResumeAfterSignal } from './step-signals';
+import { ApprovalSignal, isStepSignal, PauseTaskSignal } from './step-signals';
 
 export interface ActivityDeps {
   actions: ActionRegistry;
@@ -133,38 +133,27 @@ export function createActivities(deps: ActivityDeps) {
         return { output: request.item ? {} : output, ...usage() };
       } catch (thrown) {
         const err = scrubError(thrown); // no secret leaves the worker in a message or stack trace
-        if (err instanceof PauseTaskSignal) {
+        // The action ended its attempt on purpose: the workflow waits (a timer, a person, a resume).
+        if (isStepSignal(err)) {
+          await clearStepState(workDir, activityKey);
           const last = ctx.lastHeartbeat();
           const journal = ctx.model.state()?.journal;
-          await clearStepState(workDir, activityKey);
-          return {
-            output: {},
-            pause: {
-              reason: err.reason,
-              cursor: last.cursor,
-              done: last.done,
-              total: last.total,
-              ...(journal && journal.n > 0 ? { model: journal } : {}),
-            },
-            ...usage(),
+          const at = {
+            cursor: last.cursor,
+            done: last.done,
+            total: last.total,
+            ...(journal && journal.n > 0 ? { model: journal } : {}),
           };
-        }
-        if (err instanceof ResumeAfterSignal) {
-          const last = ctx.lastHeartbeat();
-          const journal = ctx.model.state()?.journal;
-          await clearStepState(workDir, activityKey);
-          return {
-            output: {},
-            resumeAfter: {
-              ms: err.ms,
-              cursor: last.cursor,
-              done: last.done,
-              total: last.total,
-              ...(err.reason ? { reason: err.reason } : {}),
-              ...(journal && journal.n > 0 ? { model: journal } : {}),
-            },
-            ...usage(),
-          };
+          const ended: StepResult =
+            err instanceof ApprovalSignal
+              ? { output: {}, approval: { request: err.request, ...at } }
+              : err instanceof PauseTaskSignal
+                ? { output: {}, pause: { reason: err.reason, ...at } }
+                : {
+                    output: {},
+                    resumeAfter: { ms: err.ms, ...at, ...(err.reason ? { reason: err.reason } : {}) },
+                  };
+          return { ...ended, ...usage() };
         }
         if (Context.current().cancellationDetails?.workerShutdown && !isNonRetryable(err)) {
           throw workerShutdownFailure(request.stepId, ctx.lastHeartbeat());

@@ -13,8 +13,10 @@ import { DEFAULT_IDLE_MS, idleLevel, type IdleLevel } from '../shared/limits';
 import { DEFAULT_QUOTA_WAIT_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
 import { formatDuration, parseDuration } from '../shared/duration';
 import { itemRate, type ItemSample } from '../shared/velocity';
-import { TransientError } from './errors';
-import { PauseTaskSignal, ResumeAfterSignal } from './step-signals';
+import { PermanentError, TransientError } from './errors';
+import { ApprovalSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
+import { ApprovalRequestSchema, type ApprovalDecision, type ApprovalRequestInput } from '../shared/approvals';
+import { issuesOf } from '../shared/validation';
 import { stepProgressSignal } from '../workflows/messages';
 import type { LlmClient } from './llm/llm-client';
 import type { PriceTable } from '../shared/model-usage';
@@ -101,6 +103,13 @@ export interface StepContext<Cursor = unknown> {
    * look at first (an agent going round in circles, a budget spent). Checkpoint first. Never returns.
    */
   pauseTask(reason: string): never;
+  /**
+   * Asks a person to approve or reject (`longrun approve|reject TASK`), and returns the answer. The
+   * first call ends this attempt: the task waits for the answer or the deadline (`timeout`, default
+   * 24 h; then `onTimeout`, default reject), holding no worker, and runs the step again from its
+   * latest checkpoint, where the same call returns the answer at once. Checkpoint first.
+   */
+  requestApproval(request: ApprovalRequestInput): Promise<ApprovalDecision>;
 }
 
 /**
@@ -350,6 +359,17 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     },
     pauseTask(reason) {
       throw new PauseTaskSignal(reason.slice(0, MAX_NOTE_CHARS));
+    },
+    requestApproval(input) {
+      const parsed = ApprovalRequestSchema.safeParse(input);
+      if (!parsed.success) {
+        const why = issuesOf(parsed.error, 'approval').map((i) => `${i.path}: ${i.rule}`);
+        return Promise.reject(new PermanentError(`step ${request.stepId}: ${why.join('; ')}`));
+      }
+      const answer = request.approvals?.[parsed.data.id];
+      if (answer) return Promise.resolve(answer);
+      if (flushTimer) handOff();
+      return Promise.reject(new ApprovalSignal(parsed.data));
     },
     async tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
       const limit = timeoutMs ?? request.limits?.tools[kind] ?? DEFAULT_TOOL_TIMEOUTS_MS[kind];

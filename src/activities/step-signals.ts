@@ -1,3 +1,5 @@
+import type { ApprovalRequest } from '../shared/approvals';
+
 /**
  * Thrown by `ctx.resumeAfter` (and by `ctx.model.chat` when a quota resets at a known time): ends
  * this attempt; the workflow waits on a durable timer and runs the step again from its cursor. Not an
@@ -23,4 +25,19 @@ export class PauseTaskSignal extends Error {
   constructor(readonly reason: string) {
     super(`pause the task: ${reason}`);
   }
+}
+
+/**
+ * Thrown by `ctx.requestApproval` when the request has no answer yet: ends this attempt; the task
+ * waits for a person (holding no worker) and runs the step again from its cursor with the answer.
+ */
+export class ApprovalSignal extends Error {
+  override readonly name = 'ApprovalSignal';
+  constructor(readonly request: ApprovalRequest) {
+    super(`waiting for approval ${request.id}: ${request.title}`);
+  }
+}
+
+export function isStepSignal(err: unknown): err is ResumeAfterSignal | PauseTaskSignal | ApprovalSignal {
+  return err instanceof ResumeAfterSignal || err instanceof PauseTaskSignal || err instanceof ApprovalSignal;
 }

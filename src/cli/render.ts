@@ -32,6 +32,12 @@ export function statusText(taskId: string, execution: string, p: TaskProgress | 
   }
   if (p.usage) lines.push(`model usage ${formatUsage(p.usage)}`);
   for (const line of p.budget ?? []) lines.push(`budget ${budgetLineText(line)}`);
+  for (const a of p.approvals ?? []) {
+    const by = `${a.onTimeout === 'approve' ? 'approved' : 'rejected'} by default at ${new Date(a.expiresAt).toISOString()}`;
+    lines.push(
+      `approval needed (step ${a.stepId}): ${a.title}; ${by}; answer: longrun approve|reject ${taskId} --id ${a.id}`
+    );
+  }
   const running = p.running ?? [];
   if (running.length > 1 || running.some((r) => r.fanOut || r.rounds || r.waitingFor)) {
     lines.push('started steps:', ...running.map((r) => `  ${runningStepText(r).replace(/`/g, '')}`));

@@ -1,6 +1,7 @@
 /** Commands that steer a running task: pause, resume, cancel, extend, continue, checkpoint, rollback. */
 import { budgetLineText } from '../shared/budget';
 import type { ExtendRequest } from '../shared/control';
+import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { formatDuration } from '../shared/duration';
 import { steeredText } from './format';
@@ -64,6 +65,34 @@ export function addSteeringCommands(program: Command): void {
       print(`${taskId}: deadline now ${p.deadline ?? 'none'}${phase}${lines}\n`);
     });
 
+  for (const [name, verb] of [
+    ['approve', 'approve'],
+    ['reject', 'reject'],
+  ] as const) {
+    program
+      .command(`${name} <taskId>`)
+      .description(`${verb} the task's pending approval (the step waiting for it goes on)`)
+      .option('--id <id>', 'which approval, when several are pending (see longrun status)')
+      .option('--step <stepId>', 'the step that asked, when two ask with the same id')
+      .option('--note <text>', 'why (shown in the activity log)')
+      .option('--by <name>', 'who answers', defaultAnswerer())
+      .option('--json', 'print the decision as JSON')
+      .action(
+        async (
+          taskId: string,
+          opts: { id?: string; step?: string; note?: string; by?: string; json?: boolean }
+        ) => {
+          checkId(taskId, '<taskId>');
+          const answer = given({ id: opts.id, stepId: opts.step, note: opts.note, by: opts.by });
+          const decision = await withClient((client) => client[name](taskId, answer));
+          if (opts.json) return printJson(decision);
+          print(
+            `${taskId}: approval ${decision.id} (step ${decision.stepId}) ${decision.decision} by ${decision.by}\n`
+          );
+        }
+      );
+  }
+
   program
     .command('continue <taskId>')
     .description('continue a task that stopped at a limit (state partial) from where it stopped')
@@ -123,4 +152,13 @@ function numberOf(text: string | undefined): number | string | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
+}
+
+/** Who answers an approval unless `--by` says: the user and machine the CLI runs as. */
+function defaultAnswerer(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return hostname();
+  }
 }

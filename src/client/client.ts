@@ -21,6 +21,7 @@ import {
   ServiceError,
 } from '@temporalio/client';
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
+import { ApprovalAnswerSchema, type ApprovalAnswer, type ApprovalDecision } from '../shared/approvals';
 import { connectionOptions, loadClientConfig } from '../runtime/config';
 import { catalogIssues, type ActionCatalog } from '../shared/action-catalog';
 import type { ActivityEntry } from '../shared/activity-log';
@@ -47,6 +48,8 @@ import {
   checkpointsQuery,
   checkpointUpdate,
   extendUpdate,
+  approveUpdate,
+  rejectUpdate,
   failuresQuery,
   lifecycleQuery,
   logsQuery,
@@ -248,6 +251,31 @@ export class LongrunClient {
   /** Moves a task's deadline: `{ by: '2h' }` or `{ until: '2026-12-01T00:00:00Z' }`. */
   async extend(taskId: string, request: ExtendRequest): Promise<TaskProgress> {
     return this.control(taskId, 'extend', extendUpdate, request);
+  }
+
+  /**
+   * Approves the task's pending approval (`id` names one when several are pending; `by` and `note`
+   * go to the task's log). Returns the decision recorded; refused when nothing matches.
+   */
+  async approve(taskId: string, answer: ApprovalAnswer = {}): Promise<ApprovalDecision> {
+    return this.answer(taskId, 'approve', approveUpdate, answer);
+  }
+
+  /** Rejects the task's pending approval; as `approve`. */
+  async reject(taskId: string, answer: ApprovalAnswer = {}): Promise<ApprovalDecision> {
+    return this.answer(taskId, 'reject', rejectUpdate, answer);
+  }
+
+  private async answer(
+    taskId: string,
+    kind: 'approve' | 'reject',
+    update: UpdateDefinition<ApprovalDecision, [ApprovalAnswer]>,
+    answer: ApprovalAnswer
+  ): Promise<ApprovalDecision> {
+    const payload = parseOrThrow(ApprovalAnswerSchema, answer, `${kind} request`);
+    return this.request(taskId, kind, () =>
+      this.client.workflow.getHandle(taskId).executeUpdate(update, { args: [payload] })
+    );
   }
 
   /** The task's failure records (step, kind, message, attempt, decision), oldest first; [] if none. */

@@ -1,3 +1,4 @@
+import type { ApprovalAnswer, ApprovalDecision } from '../shared/approvals';
 import type { ActivityEntry } from '../shared/activity-log';
 import type { CheckpointRecord } from '../shared/checkpoints';
 import type { CancelRequest, ExtendRequest, PauseRequest, ResumeRequest } from '../shared/control';
@@ -32,6 +33,12 @@ export class TaskHandle {
   }
   extend(request: ExtendRequest): Promise<TaskProgress> {
     return this.longrun.extend(this.taskId, request);
+  }
+  approve(answer?: ApprovalAnswer): Promise<ApprovalDecision> {
+    return this.longrun.approve(this.taskId, answer);
+  }
+  reject(answer?: ApprovalAnswer): Promise<ApprovalDecision> {
+    return this.longrun.reject(this.taskId, answer);
   }
   continueTask(request: { by: string | number; reason?: string }): Promise<StartedTask> {
     return this.longrun.continueTask(this.taskId, request);

@@ -50,6 +50,8 @@ export type { ProgressSample } from '../shared/samples';
 export type { TaskSpec, TaskSpecInput, PhaseSpec, StepSpec } from '../shared/spec';
 export type { ArtifactRef, ModelJournal, StepOutput } from '../shared/step-io';
 export type { ModelUsage } from '../shared/model-usage';
+export type { ApprovalAnswer, ApprovalDecision, PendingApproval } from '../shared/approvals';
+export type { BudgetDimension, BudgetLimit, BudgetLimits, BudgetLine, StepBudget } from '../shared/budget';
 export type { LongTaskResult } from '../shared/task-result';
 export type { CarriedState, CarriedStateV1, FanState, PauseRecord, StoppedStep } from '../shared/task-state';
 export type { EtaConfidence, Velocity } from '../shared/velocity';

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { WAIT_ACTION, type TaskSpec } from './spec';
+import { APPROVAL_ACTION } from './approvals';
 import { formatPath, issuesOf, type ValidationIssue } from './validation';
 
 export const CATALOG_WORKFLOW_TYPE = 'actionCatalog';
@@ -94,7 +95,8 @@ export function catalogIssues(spec: TaskSpec, catalog: ActionCatalog): Validatio
   spec.phases.forEach((phase, p) => {
     phase.steps.forEach((step, s) => {
       const at = `spec.phases[${p}].steps[${s}]`;
-      if (step.action === WAIT_ACTION) return; // run by the workflow itself, checked by the spec schema
+      // Run by the workflow itself, checked by the spec schema.
+      if (step.action === WAIT_ACTION || step.action === APPROVAL_ACTION) return;
       const action = byName.get(step.action);
       if (!action) {
         issues.push({

@@ -13,6 +13,8 @@ export const FailureType = {
   InvalidSpec: 'LongrunInvalidSpec',
   /** A step stopped because its worker shuts down; details carry its last heartbeat (cursor). */
   WorkerShutdown: 'WorkerShutdown',
+  /** A `longrun.approval` step was rejected (by a person, or by default at its deadline). */
+  ApprovalRejected: 'LongrunApprovalRejected',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

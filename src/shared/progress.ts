@@ -2,6 +2,7 @@
  * Progress of a task as the `progress` query returns it, and the pure math and formatting around it.
  */
 import { budgetLineText, type BudgetLine } from './budget';
+import type { PendingApproval } from './approvals';
 import { formatUsage, type ModelUsage } from './model-usage';
 import type { ActivityEntry } from './activity-log';
 import { hasEnded, type LifecycleState } from './lifecycle';
@@ -38,8 +39,8 @@ export interface RunningStepView {
   fanOut: { total: number; done: number; failed: number; running: number } | null;
   /** A repeating step: rounds done, of how many (null: until cancelled). */
   rounds: { done: number; of: number | null } | null;
-  /** Why it waits: `quota` while a model provider's quota resets (absent for other waits). */
-  waitingFor?: 'quota';
+  /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person (absent for timers). */
+  waitingFor?: 'quota' | 'approval';
 }
 
 export interface TaskProgress {
@@ -108,6 +109,8 @@ export interface TaskProgress {
    * the projected use when the work is done (and whether the hard limit comes first).
    */
   budget?: BudgetLine[];
+  /** Approvals waiting for a person: answer with `longrun approve|reject TASK --id ID`. */
+  approvals?: PendingApproval[];
 }
 
 /**
@@ -305,6 +308,7 @@ export function runningStepText(r: RunningStepView): string {
   }
   if (r.rounds) parts.push(`round ${r.rounds.done}${r.rounds.of === null ? '' : ` of ${r.rounds.of}`}`);
   if (r.waitingFor === 'quota') parts.push('waiting for its model quota to reset');
+  if (r.waitingFor === 'approval') parts.push('waiting for approval');
   return parts.join(': ');
 }
 
@@ -334,6 +338,10 @@ export function currentDetailsMarkdown(p: TaskProgress): string {
   if (p.deadline) lines.push(`- Deadline: ${p.deadline}`);
   if (p.usage) lines.push(`- Model: ${formatUsage(p.usage)}`);
   for (const line of p.budget ?? []) lines.push(`- Budget: ${budgetLineText(line)}`);
+  for (const a of p.approvals ?? [])
+    lines.push(
+      `- **Approval needed** (step ${a.stepId}, id \`${a.id}\`): ${a.title}; ${a.onTimeout === 'approve' ? 'approved' : 'rejected'} by default at ${new Date(a.expiresAt).toISOString()}`
+    );
   for (const warning of p.warnings ?? []) lines.push(`- **Warning:** ${warning}`);
   if (p.pausing) lines.push('- Pausing: the running step is saving its cursor');
   if (p.cancelling) lines.push('- Cancelling: stopping with a final checkpoint');

@@ -1,6 +1,7 @@
+import { APPROVAL_ACTION, ApprovalStepInputSchema } from './approvals';
 import { BudgetSchema } from './budget';
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { durationSchema } from './duration-schema';
 import { DURABILITY_LEVELS } from './durability';
 import { graphIssues } from './graph';
 import { DEFAULT_IDLE_MS, DURATION_CATEGORIES, LIMIT_POLICIES, MAX_LIMIT_MS } from './limits';
@@ -16,26 +17,7 @@ const idRule = 'must start with a letter or digit and contain only letters, digi
 export const TaskIdSchema = z.string().min(1).max(200).regex(ID, idRule);
 const StepIdSchema = z.string().min(1).max(100).regex(ID, idRule);
 
-/**
- * A duration in milliseconds, or as text ("90s", "15m", "12h", "3d", "1h30m"), between `min` and
- * `max` ms. Parsed to milliseconds.
- */
-export function durationSchema(min: number, max: number) {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
-    let ms: number;
-    try {
-      ms = parseDuration(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `must be between ${min} ms and ${max} ms (got ${ms})` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+export { durationSchema };
 const limitDuration = durationSchema(1_000, MAX_LIMIT_MS);
 
 /** Start-to-close limit of one attempt of a step, by class; a spec may override them in `timeouts`. */
@@ -223,9 +205,16 @@ export const TaskSpecSchema = z
     }
     spec.phases.forEach((phase, p) => {
       phase.steps.forEach((step, s) => {
-        if (step.action !== WAIT_ACTION) return;
-        const wait = WaitInputSchema.safeParse(step.input);
-        for (const issue of wait.success ? [] : wait.error.issues) {
+        // The steps the workflow runs itself have their input checked before the task starts.
+        const schema =
+          step.action === WAIT_ACTION
+            ? WaitInputSchema
+            : step.action === APPROVAL_ACTION
+              ? ApprovalStepInputSchema
+              : null;
+        if (!schema) return;
+        const checked = schema.safeParse(step.input ?? {});
+        for (const issue of checked.success ? [] : checked.error.issues) {
           ctx.addIssue({
             code: 'custom',
             path: ['phases', p, 'steps', s, 'input', ...issue.path],

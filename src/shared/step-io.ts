@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { issuesOf } from './validation';
 import type { ModelUsage } from './model-usage';
 import type { StepBudget } from './budget';
+import type { ApprovalDecision, ApprovalRequest } from './approvals';
 
 /**
  * What crosses between the workflow and the `runStep` activity. Kept small: large data lives in the
@@ -32,6 +33,8 @@ export interface StepRequest {
   model?: ModelJournal;
   /** What the task's budget had left when this schedule started: its model calls stop there. */
   budget?: StepBudget;
+  /** Answers to the approvals this unit asked for, by request id. */
+  approvals?: Record<string, ApprovalDecision>;
 }
 
 /**
@@ -81,6 +84,17 @@ export interface StepResult {
    * keeps the step stopped at `cursor` until it is resumed.
    */
   pause?: { reason: string; cursor: unknown; done: number; total: number | null; model?: ModelJournal };
+  /**
+   * The action asked a person (`ctx.requestApproval`): the workflow waits for the answer or the
+   * deadline, then schedules the step again from `cursor` with the answer.
+   */
+  approval?: {
+    request: ApprovalRequest;
+    cursor: unknown;
+    done: number;
+    total: number | null;
+    model?: ModelJournal;
+  };
   /** What this schedule's model calls used, every attempt counted. */
   usage?: ModelUsage;
 }

@@ -5,6 +5,7 @@
  * however many items it fans out over. Pure.
  */
 import type { BudgetLimits } from './budget';
+import type { ApprovalDecision, PendingApproval } from './approvals';
 import type { ModelUsage } from './model-usage';
 import type { ModelJournal } from './step-io';
 import type { ActivityEntry } from './activity-log';
@@ -97,6 +98,8 @@ export interface CarriedState {
   budget?: BudgetLimits;
   /** Budget dimensions whose soft threshold has been warned about. */
   budgetWarned?: string[];
+  /** Approvals waiting for a person, and the answers given (latest 50). */
+  approvals?: { pending: PendingApproval[]; decided: ApprovalDecision[] };
 }
 
 /** The state engine v1 carried (tasks started before engine v2 continue as new with it). */

@@ -20,6 +20,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'task.idle',
   'task.deadline',
   'task.budget',
+  'task.approval',
 ] as const;
 /** What happened to a task; a target may subscribe to a subset. */
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

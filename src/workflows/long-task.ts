@@ -11,6 +11,7 @@ import { drive } from './long-task/engine';
 import { registerQueries } from './long-task/queries';
 import { openRun, type LongTaskInput } from './long-task/run';
 import { registerSteering } from './long-task/steering';
+import { registerApprovals } from './long-task/approvals';
 
 export * from './messages';
 export type { LongTaskInput } from './long-task/run';
@@ -28,6 +29,7 @@ export async function longTask(input: LongTaskInput): Promise<LongTaskResult> {
   // Handlers before the first await, so no message that came with the first workflow task is lost.
   registerQueries(run);
   registerSteering(run);
+  registerApprovals(run);
   // The engine reacts to a Temporal cancel request itself (the cancel path): its own waits and the
   // running steps are only ever cancelled by it.
   return CancellationScope.nonCancellable(() => drive(run));

@@ -5,6 +5,7 @@
  * ignored and noted in the activity log).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ApprovalAnswer, ApprovalDecision } from '../shared/approvals';
 import type { ActivityEntry } from '../shared/activity-log';
 import type { CheckpointRecord } from '../shared/checkpoints';
 import type { FailureRecord } from '../shared/failures';
@@ -69,6 +70,11 @@ export const resumeUpdate = defineUpdate<TaskProgress, [ResumeRequest]>('resume'
 export const cancelUpdate = defineUpdate<TaskProgress, [CancelRequest]>('cancel');
 /** Moves the task's deadline: `{"by": "2h"}` or `{"until": "2026-12-01T00:00:00Z"}`. */
 export const extendUpdate = defineUpdate<TaskProgress, [ExtendRequest]>('extend');
+
+/** Approves the task's pending approval (`{"id"?, "by"?, "note"?}`); returns the decision recorded. */
+export const approveUpdate = defineUpdate<ApprovalDecision, [ApprovalAnswer]>('approve');
+/** Rejects the task's pending approval (`{"id"?, "by"?, "note"?}`); returns the decision recorded. */
+export const rejectUpdate = defineUpdate<ApprovalDecision, [ApprovalAnswer]>('reject');
 
 /** Fire-and-forget twins of the updates (`temporal workflow signal --name requestPause ...`). */
 export const pauseSignal = defineSignal<[PauseRequest]>('requestPause');

@@ -10,7 +10,7 @@ import { LlmClient } from '../../src/activities/llm';
 import type { ActivityDeps } from '../../src/activities';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import { startFakeLlm, type FakeCall, type FakeLlm } from '../support/fake-llm';
-import { useWorkerEnv } from '../support/temporal';
+import { recordHistory, useWorkerEnv } from '../support/temporal';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/worker-process';
 
@@ -90,6 +90,7 @@ describe('a model budget', () => {
     expect(extended.budget?.find((b) => b.dimension === 'calls')).toMatchObject({ soft: 10, hard: 20 });
     await longrun.resume(taskId);
     const result = await longrun.result(taskId);
+    recordHistory(t.env, taskId, 'long-task-budget-pause-v4.json');
     expect(result.state).toBe('completed');
     expect(result.outputs.agent).toMatchObject({ finished: true, answer: `looked ${TURNS} times` });
     expect(fake.billed()).toHaveLength(TURNS + 1);

@@ -18,6 +18,7 @@ import { formatDuration } from '../../shared/duration';
 import { countIndices, hasIndex } from '../../shared/ranges';
 import { readyUnits, type UnitPlan } from '../../shared/scheduling';
 import { WAIT_ACTION } from '../../shared/spec';
+import { APPROVAL_ACTION } from '../../shared/approvals';
 import type { LongTaskResult } from '../../shared/task-result';
 import { recordCheckpoint, stopAll, takeCheckpoints } from './checkpoints';
 import { endCancelled, endCompleted, endFailed, endPartial } from './endings';
@@ -161,7 +162,8 @@ function startReady(run: TaskRun): void {
     }
     const started = startUnit(run, unit, resuming && from !== undefined);
     // A resumed action reports once it runs again; one resuming into a durable wait has nothing to say.
-    const reports = step.step.action !== WAIT_ACTION && !(from?.waitMs ?? 0);
+    const inWorkflow = step.step.action === WAIT_ACTION || step.step.action === APPROVAL_ACTION;
+    const reports = !inWorkflow && !(from?.waitMs ?? 0);
     if (resuming && from !== undefined && reports && (unit.kind === 'step' || unit.kind === 'item')) {
       live.awaitingStart.add(started.key);
     }

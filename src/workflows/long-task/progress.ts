@@ -88,7 +88,7 @@ export function runningSteps(run: TaskRun): RunningStepView[] {
       items,
       fanOut: null,
       rounds,
-      ...(unit?.waitReason === 'quota' && unit.status === 'waiting' ? { waitingFor: 'quota' as const } : {}),
+      ...(unit?.waitReason && unit.status === 'waiting' ? { waitingFor: unit.waitReason } : {}),
     });
   }
   return views;
@@ -182,6 +182,7 @@ export function progressOf(run: TaskRun): TaskProgress {
     running,
     category: limits.category,
     usage: taskUsage(run),
+    ...(state.approvals?.pending.length ? { approvals: state.approvals.pending } : {}),
   };
   const progress = recomputeProgress(base, now());
   const budget = budgetLines(

@@ -71,8 +71,8 @@ export interface RunningUnit {
   round: number;
   /** What its current schedule's model calls have used, as last reported (not yet in the task's total). */
   usage: ModelUsage | null;
-  /** Why it waits on a durable timer: `quota` while a model provider's quota resets. */
-  waitReason: 'quota' | null;
+  /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person's answer. */
+  waitReason: 'quota' | 'approval' | null;
 }
 
 export interface ManualCheckpoint {

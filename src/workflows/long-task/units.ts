@@ -41,6 +41,8 @@ import {
 } from '../../shared/step-io';
 import { stepBudget } from '../../shared/budget';
 import { budgetOf, checkBudget } from './budget';
+import { awaitApproval, decisionsFor } from './approvals';
+import { APPROVAL_ACTION, ApprovalStepInputSchema } from '../../shared/approvals';
 import { taskUsage } from './progress';
 import { addUsage, type ModelUsage } from '../../shared/model-usage';
 import { stoppedAt, type StoppedStep } from '../../shared/task-state';
@@ -106,7 +108,11 @@ function runUnit(run: TaskRun, unit: RunningUnit, resumed: boolean): Promise<Ste
     case 'gather':
       return gatherFanOut(run, unit);
     default:
-      return unit.step.step.action === WAIT_ACTION ? waitStep(run, unit) : actionStep(run, unit, resumed);
+      return unit.step.step.action === WAIT_ACTION
+        ? waitStep(run, unit)
+        : unit.step.step.action === APPROVAL_ACTION
+          ? approvalStep(run, unit)
+          : actionStep(run, unit, resumed);
   }
 }
 
@@ -134,6 +140,22 @@ async function waitStep(run: TaskRun, unit: RunningUnit): Promise<StepOutcome> {
   return left === null
     ? { kind: 'completed', output: { waitedMs: total } }
     : { kind: 'stopped', stopped: stoppedAt(null, left) };
+}
+
+/** A `longrun.approval` step: waits for a person in the workflow itself, holding no worker. */
+async function approvalStep(run: TaskRun, unit: RunningUnit): Promise<StepOutcome> {
+  const input = ApprovalStepInputSchema.parse(unit.step.step.input ?? {}); // checked when the task started
+  const answer = await awaitApproval(run, unit, input);
+  if (answer === null) return { kind: 'stopped', stopped: stoppedAt(null) };
+  // The answer came in an update: ending the task in the workflow task that answers it would lose
+  // the update's response (the server refuses it), so the outcome waits for the next one.
+  await sleep(1);
+  const output = { approved: answer.decision === 'approved', ...answer };
+  if (output.approved || input.onReject === 'continue') return { kind: 'completed', output };
+  const why = answer.timedOut ? 'rejected by default: nobody answered in time' : `rejected by ${answer.by}`;
+  const message = `step ${unit.step.step.id}: approval ${answer.id} ${why}${answer.note ? `: ${answer.note}` : ''}`;
+  const error = ApplicationFailure.nonRetryable(message, FailureType.ApprovalRejected);
+  return { kind: 'failed', failureKind: 'permanent', message, attempt: null, error };
 }
 
 /** The current item of a fan-out sub-step. */
@@ -186,6 +208,15 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     again = false;
     spend(run, unit, result.usage);
     journal = undefined;
+    if (result.approval) {
+      const { request, cursor: at, done, total, model } = result.approval;
+      cursor = at;
+      unit.items = { done, total };
+      journal = model;
+      const answer = await awaitApproval(run, unit, request);
+      if (answer === null) return { kind: 'stopped', stopped: stoppedHere() };
+      continue; // the step runs again from its cursor and finds the answer
+    }
     if (result.pause) {
       const { reason, cursor: at, done, total, model } = result.pause;
       cursor = at;
@@ -260,7 +291,14 @@ function callRunStep(
     ...(resumed ? { resumed: true } : {}),
     ...(journal ? { model: journal } : {}),
     ...budgetFor(run),
+    ...answersFor(run, unit),
   });
+}
+
+/** The answers the unit's approvals have had. */
+function answersFor(run: TaskRun, unit: RunningUnit): Pick<StepRequest, 'approvals'> {
+  const approvals = decisionsFor(run, unit.key);
+  return Object.keys(approvals).length ? { approvals } : {};
 }
 
 /** What the budget has left for a schedule: the limits less what the task has used (running units as reported). */
