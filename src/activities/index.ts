@@ -26,6 +26,7 @@ import type { ActionRegistry } from './action';
 import { kindOf, toStepFailure } from './errors';
 import { createFanOutActivities, resolveWorkerReferences } from './fan-out';
 import { createNotifyActivities } from './notify';
+import { createWorkspaceActivities } from './workspace';
 import { createStepContext } from './step-context';
 import type { LlmClient } from './llm/llm-client';
 import type { PriceTable } from '../shared/model-usage';
@@ -72,6 +73,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Sends one task event to one webhook URL (`sendWebhook`, see ./notify). */
     ...createNotifyActivities({ secret: deps.webhookSecret }),
+    /** Snapshots a task's workspace at a checkpoint, or restores it (see ./workspace). */
+    ...createWorkspaceActivities({ artifacts: deps.artifacts }),
     /** Counts a fan-out's items in an artifact and gathers its items' outputs (see ./fan-out). */
     ...createFanOutActivities({ artifacts: deps.artifacts }),
 

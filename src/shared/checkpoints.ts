@@ -35,6 +35,11 @@ export interface CheckpointRecord {
   at: number;
   /** The whole position (absent in records of tasks started before engine v2). */
   position?: CheckpointPosition;
+  /**
+   * The task's workspace snapshot at this checkpoint (tasks with a `workspace`): files and bytes in
+   * it, and the bytes it added to the store; `error` when it could not be taken.
+   */
+  workspace?: { files: number; bytes: number; newBytes: number } | { error: string };
 }
 
 /** Where the task stood: every running step had stopped and handed over its cursor. */

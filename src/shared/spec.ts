@@ -190,6 +190,11 @@ export const TaskSpecSchema = z
      * task pauses until `extend` raises it.
      */
     budget: BudgetSchema.optional(),
+    /**
+     * A folder the task's steps work in (the same path on every worker): snapshotted at every
+     * checkpoint, each file version stored once, and restored exactly on a rollback.
+     */
+    workspace: z.string().min(1).max(4_096).optional(),
     /** Overrides the durability level's heartbeat timeout (ms); the checkpoint interval follows. */
     heartbeatTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
     phases: z.array(PhaseSpecSchema).min(1, 'a task needs at least one phase'),

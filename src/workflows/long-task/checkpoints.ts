@@ -7,6 +7,7 @@ import { condition, sleep, workflowInfo } from '@temporalio/workflow';
 import { pruneCheckpoints, type CheckpointRecord, type CheckpointType } from '../../shared/checkpoints';
 import { firstNotDone } from '../../shared/task-plan';
 import { applySettled } from './outcomes';
+import { snapshotAt, snapshotsTaken } from './workspace';
 import { publish } from './progress';
 import { move, note, now, type TaskRun } from './run';
 
@@ -46,6 +47,7 @@ export function recordCheckpoint(
     position: { done: state.done, stopped: { ...state.stopped }, fans: structuredCopy(state.fans) },
   };
   state.checkpoints = pruneCheckpoints([...state.checkpoints, record]);
+  snapshotAt(run, record);
   note(
     run,
     type === 'milestone' ? 'milestone' : 'checkpoint',
@@ -75,6 +77,7 @@ export async function takeCheckpoints(run: TaskRun): Promise<void> {
   for (const due of live.due.splice(0)) recordCheckpoint(run, due.type, due.label);
   for (const request of live.requests.checkpoints.splice(0))
     request.record = recordCheckpoint(run, 'manual', request.label);
+  if (run.live.snapshots.length) await snapshotsTaken(run);
   if (executing && state.lifecycle.state === 'checkpointing') move(run, 'executing', 'checkpoint recorded');
   publish(run);
 }

@@ -18,6 +18,7 @@ import { doneCount, firstNotDone } from '../../shared/task-plan';
 import { FAILURE_MEMO, type FailureMemo, type LongTaskResult } from '../../shared/task-result';
 import type { CarriedState } from '../../shared/task-state';
 import { recordCheckpoint, stopAll } from './checkpoints';
+import { snapshotsTaken } from './workspace';
 import { notify } from './notify';
 import { publish } from './progress';
 import { move, note, now, type TaskRun } from './run';
@@ -81,6 +82,7 @@ export async function endPartial(run: TaskRun, reason: string): Promise<LongTask
   const stepId = atStep(run);
   await stopAll(run);
   recordCheckpoint(run, 'manual', `final checkpoint: ${reason} during step ${stepId}`);
+  if (run.live.snapshots.length) await snapshotsTaken(run);
   const continuation: CarriedState = JSON.parse(JSON.stringify(run.state)) as CarriedState;
   if (run.state.lifecycle.state === 'paused') {
     move(run, 'resuming', reason);
@@ -107,6 +109,7 @@ export async function endCancelled(run: TaskRun, reason: string): Promise<LongTa
   const stepId = atStep(run);
   await stopAll(run);
   recordCheckpoint(run, 'manual', `final checkpoint: cancelled during step ${stepId}`);
+  if (run.live.snapshots.length) await snapshotsTaken(run);
   if (run.state.lifecycle.state === 'checkpointing') move(run, 'executing', 'cancelled');
   move(run, 'cancelled', reason);
   note(run, 'control', `cancelled: ${reason}`);
@@ -132,6 +135,7 @@ export async function endFailed(run: TaskRun): Promise<never> {
     `retry point: ${stepId === null ? 'the task' : `step ${stepId}`} failed`,
     failure.resetEventId
   );
+  if (run.live.snapshots.length) await snapshotsTaken(run);
   if (run.state.lifecycle.state === 'checkpointing' || run.state.lifecycle.state === 'paused') {
     move(run, run.state.lifecycle.state === 'paused' ? 'resuming' : 'executing', 'failing');
   }

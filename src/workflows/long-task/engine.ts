@@ -19,6 +19,7 @@ import { countIndices, hasIndex } from '../../shared/ranges';
 import { readyUnits, type UnitPlan } from '../../shared/scheduling';
 import { WAIT_ACTION } from '../../shared/spec';
 import { APPROVAL_ACTION } from '../../shared/approvals';
+import { restoreWorkspace, snapshotsTaken } from './workspace';
 import type { LongTaskResult } from '../../shared/task-result';
 import { recordCheckpoint, stopAll, takeCheckpoints } from './checkpoints';
 import { endCancelled, endCompleted, endFailed, endPartial } from './endings';
@@ -201,6 +202,7 @@ async function pause(run: TaskRun): Promise<void> {
     if (live.requests.cancel || live.failure) return;
     if (!live.requests.pause && !byLimit) return; // withdrawn while the steps stopped
     if (request.checkpointLabel !== null) recordCheckpoint(run, 'manual', request.checkpointLabel);
+    if (run.live.snapshots.length) await snapshotsTaken(run);
     move(run, 'paused', request.reason);
     state.pause = { reason: request.reason, at: now(), limit: byLimit };
     live.requests.pause = null;
@@ -255,6 +257,7 @@ async function rollback(run: TaskRun): Promise<void> {
   const { live, state } = run;
   const { target, stepId } = live.rollback as NonNullable<TaskRun['live']['rollback']>;
   await stopAll(run);
+  if (run.spec.workspace) await restoreWorkspace(run, target); // no extra await for older tasks
   live.rollback = null;
   const position = target.position as NonNullable<typeof target.position>;
   state.rollbacks[stepId] = (state.rollbacks[stepId] ?? 0) + 1;
@@ -295,6 +298,7 @@ async function handover(run: TaskRun): Promise<null> {
     state.lastAutomaticAt = now();
     recordCheckpoint(run, 'automatic', 'automatic, at a continue-as-new');
   }
+  if (run.live.snapshots.length) await snapshotsTaken(run);
   // In-flight updates answer first; a request that arrives meanwhile is taken before handing over.
   await condition(() => allHandlersFinished() || pending(run));
   if (!allHandlersFinished() || pending(run)) return null;

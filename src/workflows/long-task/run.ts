@@ -113,6 +113,8 @@ export interface LiveState {
   lastAttributes: string;
   /** Units started in this run (a run continues as new only after it got somewhere). */
   startedThisRun: number;
+  /** Workspace snapshots scheduled and not yet recorded (steps start again once they are). */
+  snapshots: Promise<void>[];
 }
 
 export interface TaskRun {
@@ -172,6 +174,7 @@ export function openRun(input: LongTaskInput): TaskRun {
       error: null,
       lastAttributes: '',
       startedThisRun: 0,
+      snapshots: [],
     },
   };
 }
