@@ -11,10 +11,11 @@ import {
 } from '../shared/step-io';
 import { DEFAULT_IDLE_MS, idleLevel, type IdleLevel } from '../shared/limits';
 import { DEFAULT_QUOTA_WAIT_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
-import { formatDuration, parseDuration } from '../shared/duration';
+import { parseDuration } from '../shared/duration';
 import { itemRate, type ItemSample } from '../shared/velocity';
-import { PermanentError, TransientError } from './errors';
+import { PermanentError } from './errors';
 import { ApprovalSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
+import { callWithLimit } from './time-limit';
 import { ApprovalRequestSchema, type ApprovalDecision, type ApprovalRequestInput } from '../shared/approvals';
 import { issuesOf } from '../shared/validation';
 import { stepProgressSignal } from '../workflows/messages';
@@ -371,36 +372,14 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       if (flushTimer) handOff();
       return Promise.reject(new ApprovalSignal(parsed.data));
     },
-    async tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
+    tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
       const limit = timeoutMs ?? request.limits?.tools[kind] ?? DEFAULT_TOOL_TIMEOUTS_MS[kind];
-      const timeout = AbortSignal.timeout(limit);
-      const signal = AbortSignal.any([activity.cancellationSignal, timeout]);
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new TransientError(
-                `${kind} tool call in step ${request.stepId} timed out after ${formatDuration(limit)}`
-              )
-            ),
-          limit
-        );
-      });
-      try {
-        // A call that ignores its signal still ends the step's wait at the limit.
-        return await Promise.race([fn(signal), expired]);
-      } catch (err) {
-        if (timeout.aborted && !activity.cancellationSignal.aborted) {
-          throw new TransientError(
-            `${kind} tool call in step ${request.stepId} timed out after ${formatDuration(limit)}`,
-            { cause: err }
-          );
-        }
-        throw err;
-      } finally {
-        clearTimeout(timer);
-      }
+      return callWithLimit(
+        `${kind} tool call in step ${request.stepId}`,
+        limit,
+        activity.cancellationSignal,
+        fn
+      );
     },
   };
   return ctx;

@@ -4,10 +4,11 @@
  * pending request and the answer go to the task's log and webhooks; the answers stay in the state, so
  * a step run again after a pause or a crash finds its answer.
  */
-import { condition, isCancellation, setHandler } from '@temporalio/workflow';
+import { condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   ApprovalAnswerSchema,
+  ApprovalStepInputSchema,
   pendingApproval,
   pendingFor,
   type ApprovalAnswer,
@@ -20,7 +21,10 @@ import { issuesOf } from '../../shared/validation';
 import { approveUpdate, rejectUpdate } from '../messages';
 import { notifyLater } from './notify';
 import { publish } from './progress';
-import { note, now, type RunningUnit, type TaskRun } from './run';
+import { FailureType } from '../../shared/errors';
+import type { StepRequest } from '../../shared/step-io';
+import { stoppedAt } from '../../shared/task-state';
+import { note, now, type RunningUnit, type StepOutcome, type TaskRun } from './run';
 
 /** Answers kept in the state (the latest; a step asks again only after an answer it has not seen). */
 const DECIDED_LIMIT = 50;
@@ -172,4 +176,26 @@ export function registerApprovals(run: TaskRun): void {
       }
     );
   }
+}
+
+/** The answers the unit's approvals have had. */
+export function answersFor(run: TaskRun, unit: string): Pick<StepRequest, 'approvals'> {
+  const approvals = decisionsFor(run, unit);
+  return Object.keys(approvals).length ? { approvals } : {};
+}
+
+/** A `longrun.approval` step: waits for a person in the workflow itself, holding no worker. */
+export async function approvalStep(run: TaskRun, unit: RunningUnit): Promise<StepOutcome> {
+  const input = ApprovalStepInputSchema.parse(unit.step.step.input ?? {}); // checked when the task started
+  const answer = await awaitApproval(run, unit, input);
+  if (answer === null) return { kind: 'stopped', stopped: stoppedAt(null) };
+  // The answer came in an update: ending the task in the workflow task that answers it would lose
+  // the update's response (the server refuses it), so the outcome waits for the next one.
+  await sleep(1);
+  const output = { approved: answer.decision === 'approved', ...answer };
+  if (output.approved || input.onReject === 'continue') return { kind: 'completed', output };
+  const why = answer.timedOut ? 'rejected by default: nobody answered in time' : `rejected by ${answer.by}`;
+  const message = `step ${unit.step.step.id}: approval ${answer.id} ${why}${answer.note ? `: ${answer.note}` : ''}`;
+  const error = ApplicationFailure.nonRetryable(message, FailureType.ApprovalRejected);
+  return { kind: 'failed', failureKind: 'permanent', message, attempt: null, error };
 }

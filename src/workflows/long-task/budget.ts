@@ -7,11 +7,13 @@ import {
   budgetReached,
   formatAmount,
   softCrossed,
+  stepBudget,
   usedOf,
   type BudgetLimits,
 } from '../../shared/budget';
 import { notifyLater } from './notify';
 import { taskUsage } from './progress';
+import type { StepRequest } from '../../shared/step-io';
 import { note, type TaskRun } from './run';
 
 /** The budget in force: as `extend` raised it, else the spec's; null when the task has none. */
@@ -50,4 +52,10 @@ export function checkBudget(run: TaskRun): void {
   live.requests.limit = { policy: 'pause', reason: reached };
   note(run, 'warning', `${reached}: pausing with every cursor saved; extend the budget, then resume`);
   notifyLater(run, 'task.budget', { level: 'limit', message: reached });
+}
+
+/** What the budget has left for a schedule: the limits less what the task has used (running units as reported). */
+export function budgetForStep(run: TaskRun): Pick<StepRequest, 'budget'> {
+  const budget = stepBudget(budgetOf(run), taskUsage(run));
+  return budget ? { budget } : {};
 }

@@ -4,11 +4,7 @@
  * never throws for a failed activity; only a bug in workflow code does (the workflow task then retries).
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  CancelledFailure,
-  TimeoutFailure,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
@@ -16,8 +12,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../../activities';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from '../../shared/errors';
-import { kindOfFailureType, type FailureKind } from '../../shared/failures';
+import { APPROVAL_ACTION } from '../../shared/approvals';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../shared/errors';
 import { newPhaseClock, startClock, stopClock } from '../../shared/limits';
 import { countIndices } from '../../shared/ranges';
 import { unitKey, type UnitPlan } from '../../shared/scheduling';
@@ -31,21 +27,16 @@ import {
 } from '../../shared/spec';
 import {
   isArtifactRef,
-  isStepHeartbeat,
   resolveForEach,
   resolveStepInput,
   type CurrentItem,
   type ModelJournal,
-  type StepRequest,
   type StepResult,
 } from '../../shared/step-io';
-import { stepBudget } from '../../shared/budget';
-import { budgetOf, checkBudget } from './budget';
-import { awaitApproval, decisionsFor } from './approvals';
-import { APPROVAL_ACTION, ApprovalStepInputSchema } from '../../shared/approvals';
-import { taskUsage } from './progress';
-import { addUsage, type ModelUsage } from '../../shared/model-usage';
 import { stoppedAt, type StoppedStep } from '../../shared/task-state';
+import { outcomeOf, spend } from './activity-outcomes';
+import { answersFor, approvalStep, awaitApproval } from './approvals';
+import { budgetForStep } from './budget';
 import { failureMessage, note, now, type RunningUnit, type StepOutcome, type TaskRun } from './run';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -140,22 +131,6 @@ async function waitStep(run: TaskRun, unit: RunningUnit): Promise<StepOutcome> {
   return left === null
     ? { kind: 'completed', output: { waitedMs: total } }
     : { kind: 'stopped', stopped: stoppedAt(null, left) };
-}
-
-/** A `longrun.approval` step: waits for a person in the workflow itself, holding no worker. */
-async function approvalStep(run: TaskRun, unit: RunningUnit): Promise<StepOutcome> {
-  const input = ApprovalStepInputSchema.parse(unit.step.step.input ?? {}); // checked when the task started
-  const answer = await awaitApproval(run, unit, input);
-  if (answer === null) return { kind: 'stopped', stopped: stoppedAt(null) };
-  // The answer came in an update: ending the task in the workflow task that answers it would lose
-  // the update's response (the server refuses it), so the outcome waits for the next one.
-  await sleep(1);
-  const output = { approved: answer.decision === 'approved', ...answer };
-  if (output.approved || input.onReject === 'continue') return { kind: 'completed', output };
-  const why = answer.timedOut ? 'rejected by default: nobody answered in time' : `rejected by ${answer.by}`;
-  const message = `step ${unit.step.step.id}: approval ${answer.id} ${why}${answer.note ? `: ${answer.note}` : ''}`;
-  const error = ApplicationFailure.nonRetryable(message, FailureType.ApprovalRejected);
-  return { kind: 'failed', failureKind: 'permanent', message, attempt: null, error };
 }
 
 /** The current item of a fan-out sub-step. */
@@ -290,21 +265,9 @@ function callRunStep(
     ...(step.repeat ? { round: unit.round } : {}),
     ...(resumed ? { resumed: true } : {}),
     ...(journal ? { model: journal } : {}),
-    ...budgetFor(run),
-    ...answersFor(run, unit),
+    ...budgetForStep(run),
+    ...answersFor(run, unit.key),
   });
-}
-
-/** The answers the unit's approvals have had. */
-function answersFor(run: TaskRun, unit: RunningUnit): Pick<StepRequest, 'approvals'> {
-  const approvals = decisionsFor(run, unit.key);
-  return Object.keys(approvals).length ? { approvals } : {};
-}
-
-/** What the budget has left for a schedule: the limits less what the task has used (running units as reported). */
-function budgetFor(run: TaskRun): Pick<StepRequest, 'budget'> {
-  const budget = stepBudget(budgetOf(run), taskUsage(run));
-  return budget ? { budget } : {};
 }
 
 /** A step asked to pause the task (`ctx.pauseTask`): as a pause request, unless one is already in. */
@@ -313,94 +276,6 @@ function pauseRequested(run: TaskRun, reason: string): void {
   if (requests.pause || requests.cancel || requests.limit) return;
   requests.pause = { reason, checkpointLabel: null };
   note(run, 'warning', `pause requested by ${reason}`);
-}
-
-/** A schedule of a unit ended: what its model calls used joins the task's total. */
-function spend(run: TaskRun, unit: RunningUnit, usage: ModelUsage | undefined): void {
-  unit.usage = null;
-  if (!usage) return;
-  run.state.usage = addUsage(run.state.usage, usage);
-  checkBudget(run);
-}
-
-/** The model journal and usage in a step's heartbeat details, when it has them. */
-function modelOf(details: unknown): { journal?: ModelJournal; usage?: ModelUsage } {
-  const model = isStepHeartbeat(details) ? details.model : undefined;
-  return model ?? {};
-}
-
-/** Where a stopped activity had got to: in its cancellation details or its last heartbeat. */
-function stoppedFrom(
-  run: TaskRun,
-  unit: RunningUnit,
-  err: ActivityFailure,
-  fallback: StoppedStep
-): StoppedStep {
-  const cause = err.cause;
-  const details: unknown =
-    cause instanceof CancelledFailure
-      ? cause.details[0]
-      : cause instanceof TimeoutFailure
-        ? cause.lastHeartbeatDetails
-        : cause instanceof ApplicationFailure && cause.type === FailureType.WorkerShutdown
-          ? cause.details?.[0]
-          : undefined;
-  if (!isStepHeartbeat(details)) return fallback;
-  const { journal, usage } = modelOf(details);
-  spend(run, unit, usage);
-  const { model: _earlier, ...rest } = fallback;
-  return {
-    ...rest,
-    cursor: details.cursor ?? fallback.cursor,
-    items: { done: details.done, total: details.total },
-    ...(journal && journal.n > 0 ? { model: journal } : {}),
-  };
-}
-
-/** How an activity that did not return ended. */
-function outcomeOf(run: TaskRun, unit: RunningUnit, err: unknown, fallback: StoppedStep): StepOutcome {
-  if (isCancellation(err)) {
-    return {
-      kind: 'stopped',
-      stopped: err instanceof ActivityFailure ? stoppedFrom(run, unit, err, fallback) : fallback,
-    };
-  }
-  // Anything but a failed activity is a bug in workflow code: let the workflow task retry.
-  if (!(err instanceof ActivityFailure)) throw err;
-  const cause = err.cause;
-  if (cause instanceof ApplicationFailure && cause.type === FailureType.WorkerShutdown) {
-    return {
-      kind: 'interrupted',
-      stopped: stoppedFrom(run, unit, err, fallback),
-      lostWorker: false,
-      message: failureMessage(err),
-    };
-  }
-  if (cause instanceof TimeoutFailure && cause.timeoutType === 'HEARTBEAT') {
-    return {
-      kind: 'interrupted',
-      stopped: stoppedFrom(run, unit, err, fallback),
-      lostWorker: true,
-      message: failureMessage(err),
-    };
-  }
-  const failureKind: FailureKind =
-    cause instanceof ApplicationFailure
-      ? (kindOfFailureType(cause.type) ?? 'permanent')
-      : cause instanceof TimeoutFailure
-        ? 'transient'
-        : 'permanent';
-  const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  const attempt = (detail as { attempt?: unknown } | null | undefined)?.attempt;
-  const usage = (detail as { usage?: ModelUsage } | null | undefined)?.usage;
-  spend(run, unit, cause instanceof TimeoutFailure ? modelOf(cause.lastHeartbeatDetails).usage : usage);
-  return {
-    kind: 'failed',
-    failureKind,
-    message: failureMessage(err),
-    attempt: typeof attempt === 'number' ? attempt : null,
-    error: err,
-  };
 }
 
 /** Opens a fan-out: how many items, and where they live (inline or in an artifact). */
