@@ -2,10 +2,11 @@
  * The worker's secrets (Temporal API key, TLS key, LLM key, webhook secret) must never leave it in a
  * failure message, a stack trace or a log line: a provider that echoes the Authorization header in
  * its error body would otherwise put the key into the task's history, memo and webhooks. Every
- * failure leaving a step or a webhook delivery is scrubbed with `scrubError`.
+ * failure leaving a step or a webhook delivery is scrubbed with `scrubError`, an agent's answers with
+ * `redactSecrets`, and the commands a model runs get the environment `withoutSecrets`.
  */
 import { readFileSync } from 'node:fs';
-import type { LongrunConfig } from './config';
+import { SECRET_VARIABLES, type LongrunConfig } from './config';
 
 /** Shorter values cannot be replaced without mangling ordinary text; secrets are longer anyway. */
 const MIN_SECRET_CHARS = 8;
@@ -34,6 +35,16 @@ export function redactSecrets(text: string): string {
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
+}
+
+/** `env` without the secret variables and any variable holding a registered secret. */
+export function withoutSecrets(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const named = new Set<string>(SECRET_VARIABLES);
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name, value]) => value !== undefined && !named.has(name) && redactSecrets(value) === value
+    )
+  );
 }
 
 /** Rewrites the message and stack of `err` and of every cause under it; returns `err`. */

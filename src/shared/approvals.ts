@@ -96,6 +96,16 @@ export function pendingFor(
   return { ok: false, why: `id: ${pending.length} approvals are pending, name one: ${list}` };
 }
 
+/**
+ * Why an answer to `pending` is refused at `now`, or null: from its deadline on, the default outcome
+ * is what applies, though the task was paused then and has not applied it yet.
+ */
+export function lateAnswer(pending: PendingApproval, now: number): string | null {
+  if (now < pending.expiresAt) return null;
+  const deadline = new Date(pending.expiresAt).toISOString();
+  return `approval ${pending.id} (step ${pending.stepId}) expired at ${deadline}: too late to answer; ${pending.onTimeout} by default`;
+}
+
 export function pendingApproval(
   request: ApprovalRequest,
   unit: string,

@@ -1,4 +1,4 @@
-import { ApprovalRequestSchema, pendingApproval, pendingFor } from '../../src/shared/approvals';
+import { ApprovalRequestSchema, lateAnswer, pendingApproval, pendingFor } from '../../src/shared/approvals';
 import { TaskSpecSchema } from '../../src/shared/spec';
 import { issuesOf } from '../../src/shared/validation';
 
@@ -41,6 +41,15 @@ describe('approval requests and answers', () => {
       ok: false,
       why: 'id: no pending approval "c"; pending: a (step one), b (step two)',
     });
+  });
+
+  it('refuses an answer at or after the deadline, naming the request and its deadline', () => {
+    const pending = pendingApproval(request({ id: 'deploy', timeout: '1h' }), 'ship', 'ship', 0);
+    expect(lateAnswer(pending, 3_599_999)).toBeNull();
+    const why =
+      'approval deploy (step ship) expired at 1970-01-01T01:00:00.000Z: too late to answer; reject by default';
+    expect(lateAnswer(pending, 3_600_000)).toBe(why);
+    expect(lateAnswer(pending, 5 * 86_400_000)).toBe(why);
   });
 
   it('checks a longrun.approval step before the task starts', () => {

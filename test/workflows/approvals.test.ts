@@ -2,7 +2,8 @@
  * Approvals on a real dev server: a `longrun.approval` step and a step calling `ctx.requestApproval`
  * wait for a person while the task holds no worker; the updates' validator refuses an answer that
  * names nothing pending; a warning comes before the deadline; the default outcome applies at it; an
- * approval answered while the task is paused is found when it resumes; a rejection fails the step.
+ * approval answered while the task is paused is found when it resumes; one answered after its
+ * deadline is refused, paused or not; a rejection fails the step.
  */
 import { z } from 'zod';
 import { defineAction } from '../../src/activities';
@@ -134,5 +135,31 @@ describe('approvals', () => {
     expect(failures.map((f) => f.message)).toEqual([
       expect.stringContaining('step second: approval approval rejected by carol: not today'),
     ]);
+  });
+
+  it('refuses an answer after the deadline, though the task was paused, and applies the default', async () => {
+    const taskId = 'approve-after-deadline';
+    await t.longrun.start(
+      spec(taskId, [
+        {
+          id: 'ask',
+          action: 'longrun.approval',
+          input: { title: 'Late?', timeout: '5s', onReject: 'continue' },
+        },
+      ])
+    );
+    const [pending] = await waitFor('the approval pending', async () => {
+      const list = await pendingOf(taskId);
+      return list.length ? list : undefined;
+    });
+    await t.longrun.pause(taskId);
+    expect(await pendingOf(taskId)).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, Math.max(0, (pending?.expiresAt ?? 0) - Date.now()) + 500));
+    await expect(t.longrun.approve(taskId, { by: 'dave' })).rejects.toThrow(
+      /approval approval \(step ask\) expired at \d{4}-\d\d-\d\dT[\d:.]+Z: too late to answer; reject by default/
+    );
+    await t.longrun.resume(taskId);
+    const result = await t.longrun.result(taskId);
+    expect(result.outputs.ask).toMatchObject({ approved: false, by: 'timeout', timedOut: true });
   });
 });

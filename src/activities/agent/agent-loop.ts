@@ -4,7 +4,7 @@
  * checkpoints after every answer and every tool result, its cursor a reference to the conversation
  * stored once in the artifact store. A crash resumes at the turn it was on, with that turn's answer
  * reused. The same tool calls asked for `loopLimit` turns in a row pause the task instead of burning
- * tokens.
+ * tokens. What the model and the tools say is redacted of the worker's secrets before it goes on.
  *
  * @example
  * ```ts
@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { defineAction, type AgentAction } from '../action';
 import type { ChatMessage, ToolCall } from '../llm/llm-client';
 import type { StepContext } from '../step-context';
+import { redactSecrets } from '../../runtime/secrets';
 import { issuesOf } from '../../shared/validation';
 import { builtinTools, clip, DEFAULT_TOOLS, toolDefinition, type AgentTool } from './tools';
 
@@ -57,14 +58,17 @@ function inputSchema(toolNames: readonly [string, ...string[]]) {
 
 /** The tool calls of one answer, compared across turns: names and arguments, whitespace aside. */
 function signatureOf(calls: readonly ToolCall[]): string {
-  return JSON.stringify(
-    calls.map((c) => {
-      try {
-        return [c.function.name, JSON.parse(c.function.arguments) as unknown];
-      } catch {
-        return [c.function.name, c.function.arguments];
-      }
-    })
+  // Redacted: it is kept in the cursor, which goes to the history.
+  return redactSecrets(
+    JSON.stringify(
+      calls.map((c) => {
+        try {
+          return [c.function.name, JSON.parse(c.function.arguments) as unknown];
+        } catch {
+          return [c.function.name, c.function.arguments];
+        }
+      })
+    )
   );
 }
 
@@ -102,7 +106,7 @@ async function runTool(
   }
   try {
     const out = await ctx.tool(tool.kind, (signal) => tool.run(parsed.data, { signal, workspace }));
-    return typeof out === 'string' ? out : clip(JSON.stringify(out));
+    return typeof out === 'string' ? out : clip(redactSecrets(JSON.stringify(out)));
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     return `error: ${err instanceof Error ? err.message : String(err)}`;
@@ -146,14 +150,20 @@ export function agentAction(options: AgentActionOptions): AgentAction {
       let { turn, toolCalls, repeat } = at ?? { turn: 0, toolCalls: 0, repeat: { signature: '', count: 0 } };
       const save = async (note: string): Promise<void> => {
         const tip = await ctx.model.saveConversation(messages);
-        ctx.checkpoint({ turn, tip, toolCalls, repeat } satisfies AgentCursor, turn, spec.maxTurns, note);
+        ctx.checkpoint(
+          { turn, tip, toolCalls, repeat } satisfies AgentCursor,
+          turn,
+          spec.maxTurns,
+          redactSecrets(note)
+        );
       };
 
       for (;;) {
         const pending = pendingCalls(messages);
         if (pending.length > 0) {
           for (const call of pending) {
-            const content = await runTool(ctx, offered, call, workspace);
+            // A tool can read a secret (a file, a response): the model must not see it.
+            const content = redactSecrets(await runTool(ctx, offered, call, workspace));
             messages.push({ role: 'tool', tool_call_id: call.id, content });
             toolCalls++;
             await save(`turn ${turn}: ${call.function.name}`);
@@ -165,7 +175,7 @@ export function agentAction(options: AgentActionOptions): AgentAction {
           const answer = last.content ?? '';
           return {
             finished: true,
-            answer: clip(answer, MAX_ANSWER_CHARS),
+            answer: clip(redactSecrets(answer), MAX_ANSWER_CHARS),
             turns: turn,
             toolCalls,
             conversation: await ctx.model.saveConversation(messages),
@@ -199,8 +209,11 @@ export function agentAction(options: AgentActionOptions): AgentAction {
             ? { signature, count: repeat.count + 1 }
             : { signature, count: signature ? 1 : 0 };
         if (repeat.count >= spec.loopLimit) {
+          // Redacted before it is cut: a cut secret would no longer be found.
           const calls = clip(
-            answer.toolCalls.map((c) => `${c.function.name}(${c.function.arguments})`).join(', '),
+            redactSecrets(
+              answer.toolCalls.map((c) => `${c.function.name}(${c.function.arguments})`).join(', ')
+            ),
             300
           );
           // Resumed, it runs these calls and counts afresh: the person who resumed it decided so.

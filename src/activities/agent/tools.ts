@@ -14,9 +14,10 @@
  * ```
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { lstat, mkdir, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { withoutSecrets } from '../../runtime/secrets';
 import type { ToolClass } from '../../shared/spec';
 import type { ToolDefinition } from '../llm/llm-client';
 
@@ -59,27 +60,46 @@ export function clip(text: string, max = MAX_TOOL_RESULT_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max)}\n[… ${text.length - max} more characters]`;
 }
 
+/** Links followed in one path at most, as the kernel does (ELOOP). */
+const MAX_LINKS = 40;
+
+const escapes = (p: string, root: string): boolean => {
+  const rel = relative(root, p);
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+};
+
 /**
- * A path the model gave, inside the workspace: relative paths resolve against it, and neither `..` nor
- * a symbolic link may lead out of it.
+ * A path the model gave, inside the workspace, returned with every symbolic link in it resolved:
+ * relative paths resolve against the workspace, and neither `..` nor a link (dangling or not, at any
+ * component) may lead out of it. `keepLastLink` leaves a link at the end as it is (to delete it).
  */
-export async function insideWorkspace(workspace: string, path: string): Promise<string> {
+export async function insideWorkspace(
+  workspace: string,
+  path: string,
+  { keepLastLink = false }: { keepLastLink?: boolean } = {}
+): Promise<string> {
   const target = resolve(workspace, path);
-  const escapes = (p: string, root: string) => {
-    const rel = relative(root, p);
-    return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
-  };
-  if (escapes(target, workspace)) throw new Error(`path "${path}" is outside the workspace`);
-  // The nearest existing ancestor, resolved, must still be inside (a link could point anywhere).
+  if (escapes(target, resolve(workspace))) throw new Error(`path "${path}" is outside the workspace`);
   const root = await realpath(workspace);
-  for (let at = target; ; at = dirname(at)) {
-    const real = await realpath(at).catch(() => null);
-    if (real !== null) {
-      if (escapes(real, root)) throw new Error(`path "${path}" leads outside the workspace`);
-      return target;
+  // Walked a component at a time as the kernel would, so `at` never holds a link and `..` is its parent.
+  const rest = relative(resolve(workspace), target).split(sep).filter(Boolean);
+  let at = root;
+  for (let links = 0; rest.length > 0;) {
+    const name = rest.shift() as string;
+    const next = name === '..' ? dirname(at) : name === '.' ? at : join(at, name);
+    const info = await lstat(next).catch(() => null); // missing: nothing below it can be a link
+    if (!info?.isSymbolicLink() || (keepLastLink && rest.length === 0)) {
+      at = next;
+      continue;
     }
-    if (at === dirname(at)) return target;
+    if (++links > MAX_LINKS) throw new Error(`path "${path}" has too many symbolic links`);
+    const link = await readlink(next);
+    if (isAbsolute(link)) at = parse(link).root;
+    rest.unshift(...link.split(sep).filter(Boolean));
   }
+  // Only the end matters: `at` is where the tool reads or writes, every link on the way resolved.
+  if (escapes(at, root)) throw new Error(`path "${path}" leads outside the workspace`);
+  return at;
 }
 
 const path = z.string().min(1).max(1_000).describe('a path relative to the workspace');
@@ -130,8 +150,9 @@ export const deleteFileTool = defineTool({
   kind: 'file',
   input: z.object({ path }),
   async run({ path: p }, { workspace }) {
-    const target = await insideWorkspace(workspace, p);
-    if ((await stat(target)).isDirectory()) throw new Error(`${p} is a folder`);
+    // A link is removed itself, never what it points at.
+    const target = await insideWorkspace(workspace, p, { keepLastLink: true });
+    if ((await lstat(target)).isDirectory()) throw new Error(`${p} is a folder`);
     await rm(target);
     return `deleted ${p}`;
   },
@@ -146,6 +167,7 @@ export const shellTool = defineTool({
     return new Promise((resolvePromise, reject) => {
       const child = spawn('sh', ['-c', command], {
         cwd: workspace,
+        env: withoutSecrets(), // the model reads what its commands print
         signal,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

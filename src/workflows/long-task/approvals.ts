@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   ApprovalAnswerSchema,
   ApprovalStepInputSchema,
+  lateAnswer,
   pendingApproval,
   pendingFor,
   type ApprovalAnswer,
@@ -140,7 +141,10 @@ export async function awaitApproval(
   }
 }
 
-/** The `approve` and `reject` updates: the validator refuses what names no pending approval. */
+/**
+ * The `approve` and `reject` updates: the validator refuses what names no pending approval, or one
+ * whose deadline has passed.
+ */
 export function registerApprovals(run: TaskRun): void {
   for (const [update, decision] of [
     [approveUpdate, 'approved'],
@@ -171,6 +175,9 @@ export function registerApprovals(run: TaskRun): void {
         validator: (payload: ApprovalAnswer | undefined) => {
           const found = target(payload);
           if (!found.ok) throw ApplicationFailure.nonRetryable(found.why, 'LongrunRequestRefused');
+          // In the validator alone: it does not run on replay, so answers already in histories stand.
+          const late = lateAnswer(found.approval, now());
+          if (late !== null) throw ApplicationFailure.nonRetryable(late, 'LongrunRequestRefused');
         },
         description: `${decision === 'approved' ? 'Approve' : 'Reject'} the pending approval: {"id"?: "...", "by"?: "...", "note"?: "..."}`,
       }
