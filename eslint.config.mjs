@@ -91,7 +91,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['bin/*.js', 'jest.*.js', 'examples/**/*.cjs'],
+    files: ['bin/*.js', 'jest.*.js', 'examples/**/*.cjs', 'test/fixtures/actions/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   }
 );

@@ -32,6 +32,8 @@ import type { LlmClient } from './llm/llm-client';
 import type { PriceTable } from '../shared/model-usage';
 import { activityKeyOf, clearStepState, readStepState } from './step-state';
 import { ApprovalSignal, isStepSignal, PauseTaskSignal } from './step-signals';
+import type { StepResourceGate } from './resource-gate';
+import { runningSteps } from './running-steps';
 
 export interface ActivityDeps {
   actions: ActionRegistry;
@@ -44,6 +46,8 @@ export interface ActivityDeps {
   webhookSecret?: string;
   /** The LLM client and price table behind `ctx.model`; unset: steps cannot call a model. */
   model?: { client: LlmClient; prices: PriceTable };
+  /** The worker's resources (its monitor); unset: steps ignore resources. */
+  resources?: StepResourceGate;
 }
 
 /** `ApplicationFailure.type` of a step stopped because its worker shuts down (the SDK's own name for it). */
@@ -120,6 +124,16 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.progressSignalMs === undefined ? {} : { progressSignalMs: deps.progressSignalMs }),
         ...(deps.model ? { model: deps.model } : {}),
         ...(saved ? { saved } : {}),
+        ...(deps.resources ? { resources: deps.resources } : {}),
+      });
+      const startedAt = Date.now();
+      const item = request.item?.index ?? null;
+      runningSteps.set(workDir, {
+        taskId: request.taskId,
+        stepId: request.stepId,
+        item,
+        startedAt,
+        checkpointAt: startedAt,
       });
       // What this schedule's model calls used travels with every way the step can end.
       const usage = (): Pick<StepResult, 'usage'> => {
@@ -127,6 +141,7 @@ export function createActivities(deps: ActivityDeps) {
         return state ? { usage: state.usage } : {};
       };
       try {
+        await ctx.checkResources(); // a worker short of resources sends the step away before it starts
         const output = await action.run(ctx, parsed.data);
         if (request.item?.keepOutput) {
           await deps.artifacts.putItemOutput(request.taskId, request.stepId, request.item.index, output);
@@ -154,7 +169,12 @@ export function createActivities(deps: ActivityDeps) {
                 ? { output: {}, pause: { reason: err.reason, ...at } }
                 : {
                     output: {},
-                    resumeAfter: { ms: err.ms, ...at, ...(err.reason ? { reason: err.reason } : {}) },
+                    resumeAfter: {
+                      ms: err.ms,
+                      ...at,
+                      ...(err.reason ? { reason: err.reason } : {}),
+                      ...(err.note ? { note: err.note } : {}),
+                    },
                   };
           return { ...ended, ...usage() };
         }
@@ -172,6 +192,7 @@ export function createActivities(deps: ActivityDeps) {
           await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
         throw toStepFailure(err, request.stepId, Context.current().info.attempt, usage().usage);
       } finally {
+        runningSteps.delete(workDir);
         ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it
       }
     },

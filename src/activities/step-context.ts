@@ -13,7 +13,10 @@ import { DEFAULT_IDLE_MS, idleLevel, type IdleLevel } from '../shared/limits';
 import { DEFAULT_QUOTA_WAIT_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
 import { parseDuration } from '../shared/duration';
 import { itemRate, type ItemSample } from '../shared/velocity';
-import { PermanentError } from './errors';
+import { PermanentError, ResourceError } from './errors';
+import { folderBytes, type StepResourceGate } from './resource-gate';
+import { runningSteps } from './running-steps';
+import { RESOURCE_RETRY_DELAY_MS } from '../shared/failures';
 import { ApprovalSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import { callWithLimit } from './time-limit';
 import { ApprovalRequestSchema, type ApprovalDecision, type ApprovalRequestInput } from '../shared/approvals';
@@ -144,6 +147,8 @@ export interface StepContextDeps {
   model?: { client: LlmClient | undefined; prices: PriceTable };
   /** This activity's details as the step saved them in its work folder (newer than the server's after a crash). */
   saved?: StepHeartbeat;
+  /** The worker's resources: steps wait, fail early or report less often under pressure. */
+  resources?: StepResourceGate;
 }
 
 /** The context plus what `runStep` needs to end it. */
@@ -152,6 +157,8 @@ export interface OwnedStepContext extends StepContext {
   dispose(): void;
   /** The latest heartbeat details (cursor and item progress). */
   lastHeartbeat(): StepHeartbeat;
+  /** Throws when the worker's resources or the work folder's quota say the step must stop now. */
+  checkResources(): Promise<void>;
   readonly model: OwnedModelContext;
 }
 
@@ -273,11 +280,49 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   }
   // A resumed step says so at once: the task is `resuming` until its steps run again.
   if (request.resumed) report(undefined, true);
+  // A degraded worker reports less often (each report is an RPC and a history event).
   const progressSignalMs = deps.progressSignalMs ?? 30_000;
-  const reporter = progressSignalMs > 0 ? setInterval(() => report(), progressSignalMs).unref() : undefined;
+  let reporter: NodeJS.Timeout | undefined;
+  const nextReport = (): void => {
+    const factor = deps.resources?.progressFactor() ?? 1;
+    reporter = setTimeout(() => {
+      report();
+      nextReport();
+    }, progressSignalMs * factor).unref();
+  };
+  if (progressSignalMs > 0) nextReport();
+
+  // The work folder's quota, measured in the background (a walk of the folder) every few seconds.
+  const quota = request.limits?.workDiskBytes;
+  let overQuota: string | undefined;
+  let measuring = false;
+  const measureWorkDir = async (): Promise<void> => {
+    if (quota === undefined || measuring) return;
+    measuring = true;
+    try {
+      const bytes = await folderBytes(deps.workDir);
+      overQuota =
+        bytes > quota
+          ? `step ${request.stepId}: its work folder holds ${bytes} bytes, over the task's workDisk of ${quota}`
+          : undefined;
+    } finally {
+      measuring = false;
+    }
+  };
+  const quotaTimer =
+    quota === undefined ? undefined : setInterval(() => void measureWorkDir(), 2_000).unref();
+  const stopIfShort = (): void => {
+    if (overQuota) throw new ResourceError(overQuota, { retryAfterMs: RESOURCE_RETRY_DELAY_MS });
+    const stop = deps.resources?.check({ essential: request.limits?.essential === true });
+    if (!stop) return;
+    if (flushTimer) handOff();
+    if (stop.kind === 'wait') throw new ResumeAfterSignal(stop.ms, 'resources', stop.note);
+    throw new ResourceError(`step ${request.stepId}: ${stop.message}`, { retryAfterMs: stop.retryAfterMs });
+  };
   const dispose = (): void => {
     clearInterval(keepAlive);
-    if (reporter) clearInterval(reporter);
+    clearTimeout(reporter);
+    clearInterval(quotaTimer);
     if (flushTimer) handOff();
   };
   const send = (): void => {
@@ -287,12 +332,17 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   void activity.cancelled.catch(() => {
     if (flushTimer) clearTimeout(flushTimer);
     clearInterval(keepAlive);
-    if (reporter) clearInterval(reporter);
+    clearTimeout(reporter);
+    clearInterval(quotaTimer);
   });
 
   const ctx: OwnedStepContext = {
     dispose,
     lastHeartbeat: () => last,
+    async checkResources() {
+      await measureWorkDir();
+      stopIfShort();
+    },
     taskId: request.taskId,
     stepId: request.stepId,
     item: request.item?.index ?? null,
@@ -311,6 +361,9 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       model.startSegment();
       last = { ...who, cursor: next, done, total, ...keep(), ...(note === undefined ? {} : { note }) };
       send();
+      const running = runningSteps.get(deps.workDir);
+      if (running) running.checkpointAt = Date.now();
+      stopIfShort(); // the cursor is saved: a step sent away here loses nothing
     },
     progress(done, total, note) {
       moved(done, last.cursor, note);
@@ -332,6 +385,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
         if (flushTimer) handOff(); // the latest cursor also reaches the server's heartbeat record
         throw new CancelledFailure(`step ${request.stepId} stopped`, [last]);
       }
+      stopIfShort();
     },
     async yieldIfBusy() {
       if (performance.now() - lastYield < YIELD_AFTER_MS) return;

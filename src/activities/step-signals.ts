@@ -9,8 +9,10 @@ export class ResumeAfterSignal extends Error {
   override readonly name = 'ResumeAfterSignal';
   constructor(
     readonly ms: number,
-    /** `quota`: a provider's quota resets then (shown as such while the task waits). */
-    readonly reason?: 'quota'
+    /** `quota`: a provider's quota resets then; `resources`: the worker is short of them (shown while the task waits). */
+    readonly reason?: 'quota' | 'resources',
+    /** A line for the task's log. */
+    readonly note?: string
   ) {
     super(`resume after ${ms} ms${reason ? ` (${reason})` : ''}`);
   }

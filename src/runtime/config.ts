@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ResourceEnvShape, resourceSettingsOf, type ResourceSettings } from './resource-config';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPath, ValidationError } from '../shared/validation';
@@ -130,6 +131,7 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   LONGRUN_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Comma-separated modules whose exported actions the worker runs besides the built-in ones. */
   LONGRUN_ACTIONS: commaList,
+  ...ResourceEnvShape,
 });
 
 export interface TlsSettings {
@@ -186,6 +188,8 @@ export interface LongrunConfig extends ClientConfig {
   webhookSecret: string | undefined;
   /** Modules of the user's own actions (`LONGRUN_ACTIONS`, `--actions`). */
   actionModules: string[];
+  /** The resource monitor and the modes it drives (src/runtime/resource-config.ts). */
+  resources: ResourceSettings;
 }
 
 /** Variables whose values are never printed, not even in an error about them. */
@@ -293,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     devUiPort: e.LONGRUN_DEV_UI_PORT,
     webhookSecret: e.LONGRUN_WEBHOOK_SECRET,
     actionModules: e.LONGRUN_ACTIONS,
+    resources: resourceSettingsOf(e),
   };
 }
 

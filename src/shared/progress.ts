@@ -40,7 +40,7 @@ export interface RunningStepView {
   /** A repeating step: rounds done, of how many (null: until cancelled). */
   rounds: { done: number; of: number | null } | null;
   /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person (absent for timers). */
-  waitingFor?: 'quota' | 'approval';
+  waitingFor?: 'quota' | 'approval' | 'resources';
 }
 
 export interface TaskProgress {
@@ -309,6 +309,7 @@ export function runningStepText(r: RunningStepView): string {
   if (r.rounds) parts.push(`round ${r.rounds.done}${r.rounds.of === null ? '' : ` of ${r.rounds.of}`}`);
   if (r.waitingFor === 'quota') parts.push('waiting for its model quota to reset');
   if (r.waitingFor === 'approval') parts.push('waiting for approval');
+  if (r.waitingFor === 'resources') parts.push('waiting for a worker with resources to spare');
   return parts.join(': ');
 }
 

@@ -2,6 +2,7 @@ import { APPROVAL_ACTION, ApprovalStepInputSchema } from './approvals';
 import { BudgetSchema } from './budget';
 import { z } from 'zod';
 import { durationSchema } from './duration-schema';
+import { sizeSchema } from './size-schema';
 import { DURABILITY_LEVELS } from './durability';
 import { graphIssues } from './graph';
 import { DEFAULT_IDLE_MS, DURATION_CATEGORIES, LIMIT_POLICIES, MAX_LIMIT_MS } from './limits';
@@ -195,6 +196,18 @@ export const TaskSpecSchema = z
      * checkpoint, each file version stored once, and restored exactly on a rollback.
      */
     workspace: z.string().min(1).max(4_096).optional(),
+    /**
+     * What the task may take of its worker. `essential`: keeps running when a worker under pressure
+     * runs only essential tasks (minimal mode); the others wait, cursor saved, until it recovers.
+     * `workDisk`: the most a step's work folder may hold (bytes or "500MB"); over it, the step fails as
+     * a resource failure (temp folder emptied, retried after a wait).
+     */
+    resources: z
+      .strictObject({
+        essential: z.boolean().optional(),
+        workDisk: sizeSchema(1_024, 2 ** 50).optional(),
+      })
+      .optional(),
     /** Overrides the durability level's heartbeat timeout (ms); the checkpoint interval follows. */
     heartbeatTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
     phases: z.array(PhaseSpecSchema).min(1, 'a task needs at least one phase'),

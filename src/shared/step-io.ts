@@ -61,6 +61,10 @@ export interface StepLimits {
   tools: Record<'shell' | 'file' | 'browser' | 'search', number>;
   /** Longest quota reset `ctx.model.chat` waits out on a durable timer; 0: never wait (retry instead). */
   quotaWaitMs?: number;
+  /** The task keeps running when its worker runs only essential tasks (minimal mode). */
+  essential?: boolean;
+  /** The most the step's work folder may hold, bytes. */
+  workDiskBytes?: number;
 }
 
 export interface StepResult {
@@ -75,8 +79,13 @@ export interface StepResult {
     cursor: unknown;
     done: number;
     total: number | null;
-    /** Why it waits: `quota` when a provider's quota resets then (a rate limit, not a failure). */
-    reason?: 'quota';
+    /**
+     * Why it waits: `quota` when a provider's quota resets then (a rate limit, not a failure);
+     * `resources` when its worker runs only essential tasks (minimal mode).
+     */
+    reason?: 'quota' | 'resources';
+    /** A line for the task's log (why the worker sent it away). */
+    note?: string;
     model?: ModelJournal;
   };
   /**

@@ -13,6 +13,7 @@ import { configureBreakers } from '../activities/circuit-breakers';
 import { connectionOptions, type LongrunConfig } from '../runtime/config';
 import { ensureSearchAttributes } from '../runtime/namespace';
 import { describeHardware } from '../runtime/hardware';
+import { workerResources, type WorkerResources, type WorkerResourcesOptions } from './resources';
 
 /** Every agent action this package ships. */
 export const builtinActions: AgentAction[] = [...codebaseReviewActions, ...datasetActions];
@@ -31,8 +32,13 @@ export interface LongrunWorkerOptions {
    * is set, plus those of `config.actionModules`
    */
   actions?: AgentAction[];
-  /** Extra worker options (identity, tuning, ...). */
+  /**
+   * Extra worker options (identity, tuning, ...). With a `tuner` or `maxConcurrentActivityTaskExecutions`
+   * of its own the worker's step slots no longer follow its resource mode (steps still do).
+   */
   workerOptions?: Partial<WorkerOptions>;
+  /** Replaces the resource monitor's sampler or clock (tests); `false`: no monitor at all. */
+  monitor?: WorkerResourcesOptions['monitor'] | false;
 }
 
 /** A created worker: run it with `worker.run()`; close the connection after it if `ownsConnection`. */
@@ -42,6 +48,10 @@ export interface LongrunWorker {
   ownsConnection: boolean;
   /** Every action the worker runs (built-in, LLM, and those of the action modules). */
   actions: AgentAction[];
+  /** Its resource monitor, mode and slots; undefined when LONGRUN_MONITOR_INTERVAL_MS=0. Sampling already. */
+  resources: WorkerResources | undefined;
+  /** The worker's identity (as the Web UI shows it). */
+  identity: string;
 }
 
 const GRPC_NOT_FOUND = 5;
@@ -111,6 +121,12 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     ...(config.llm ? llmActions(config.llm, llm) : []),
     ...(await loadActionModules(config.actionModules)),
   ];
+  const identity = String(opts.workerOptions?.identity ?? workerIdentity());
+  const resources =
+    opts.monitor === false ? undefined : workerResources({ config, identity, monitor: opts.monitor });
+  const ownSlots =
+    opts.workerOptions?.tuner !== undefined ||
+    opts.workerOptions?.maxConcurrentActivityTaskExecutions !== undefined;
   const activities = createActivities({
     actions: actionRegistry(actions),
     artifacts: new ArtifactStore(config.artifactDir, {
@@ -122,6 +138,7 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     progressSignalMs: config.progressReportMs,
     webhookSecret: config.webhookSecret,
     ...(llm ? { model: { client: llm, prices: config.llm?.prices ?? {} } } : {}),
+    ...(resources ? { resources: resources.gate } : {}),
   });
   const workflows = existsSync(PREBUILT_BUNDLE)
     ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }
@@ -151,13 +168,11 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     // A workflow task queued for a worker that died waits this long before any worker may take it (SDK
     // default 10 s, measured in full by bench/recovery.mjs --kill-at 0.995); a live worker polls at once.
     stickyQueueScheduleToStartTimeout: '3 seconds',
+    ...(resources && !ownSlots ? { tuner: resources.tuner } : {}),
     ...opts.workerOptions,
   });
-  const catalog = catalogOf(
-    actions,
-    config.taskQueue,
-    String(opts.workerOptions?.identity ?? workerIdentity())
-  );
+  resources?.start();
+  const catalog = catalogOf(actions, config.taskQueue, identity);
   try {
     await publishActions(connection, config.namespace, catalog);
   } catch (err) {
@@ -166,5 +181,5 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
       `longrun: could not publish this worker's actions: ${err instanceof Error ? err.message : String(err)}`
     );
   }
-  return { worker, connection, ownsConnection: !opts.connection, actions };
+  return { worker, connection, ownsConnection: !opts.connection, actions, resources, identity };
 }

@@ -71,3 +71,19 @@ export type { AgentAction, ActionRegistry, StepContext, ItemCursor } from '../ac
 export type { FailureOptions } from '../activities/errors';
 export { durabilityPolicy, DURABILITY_LEVELS } from '../shared/durability';
 export type { DurabilityLevel, DurabilityPolicy, PolicyOptions, RetryPolicySpec } from '../shared/durability';
+export { ResourceMonitor } from '../runtime/resource-monitor';
+export type { ResourceMonitorOptions, ResourceReport } from '../runtime/resource-monitor';
+export type { ResourceSettings } from '../runtime/resource-config';
+export type {
+  HealthLevel,
+  ModeChange,
+  ResourceSample,
+  Thresholds,
+  Threshold,
+  Trends,
+  TrendSettings,
+  WorkerMode,
+} from '../shared/resources';
+export { ModeSlotSupplier } from './slot-supplier';
+export type { StepResourceGate, ResourceStop } from '../activities/resource-gate';
+export type { WorkerResources } from './resources';

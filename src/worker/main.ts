@@ -11,7 +11,9 @@
 
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../runtime/config';
+import { createServer } from 'node:net';
 import { healthReport, startHealthServer } from './health';
+import { workerMetrics } from './metrics';
 import { createLongrunWorker, WorkerStartError } from './factory';
 import { ValidationError } from '../shared/validation';
 import { EXIT, signalExitCode } from '../runtime/exit-codes';
@@ -22,6 +24,18 @@ function log(line: string): void {
   console.error(`longrun worker ${process.pid}: ${line}`);
 }
 
+/** A free loopback port (the OS picks it; another process could take it first, which only loses SDK metrics). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 function steps(n: number): string {
   return `${n} step${n === 1 ? '' : 's'}`;
 }
@@ -30,17 +44,40 @@ function steps(n: number): string {
 export async function runWorker(opts: { actionModules?: string[] } = {}): Promise<number> {
   const config = loadConfig();
   config.actionModules.push(...(opts.actionModules ?? []));
+  // The SDK's metrics exporter listens on loopback only; GET /metrics of the health server serves its text.
+  const sdkMetricsPort = config.health ? await freePort() : undefined;
+  let sdkMetricsUrl: string | undefined;
   try {
     // This entry point handles the signals itself (below), to log, cap the wait and force a second time.
-    Runtime.install({ shutdownSignals: [] });
+    Runtime.install({
+      shutdownSignals: [],
+      ...(sdkMetricsPort
+        ? {
+            telemetryOptions: {
+              metrics: {
+                prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true },
+              },
+            },
+          }
+        : {}),
+    });
+    if (sdkMetricsPort) sdkMetricsUrl = `http://127.0.0.1:${sdkMetricsPort}/metrics`;
   } catch {
     // A runtime already exists in this process: its own signal handlers stop the worker too.
   }
   const address = config.address ?? `127.0.0.1:${config.devPort}`;
-  const { worker, connection } = await createLongrunWorker({ config, address });
+  const created = await createLongrunWorker({ config, address });
+  const { worker, connection, resources } = created;
   log(`task queue "${config.taskQueue}" on ${address}/${config.namespace}`);
   const health = config.health
-    ? await startHealthServer({ ...config.health, report: () => healthReport({ worker }) })
+    ? await startHealthServer({
+        ...config.health,
+        report: () => healthReport({ worker, ...(resources ? { resources: resources.monitor } : {}) }),
+        metrics: workerMetrics(created, {
+          namespace: config.namespace,
+          ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
+        }),
+      })
     : undefined;
   if (health) log(`health report on ${health.url}`);
 
@@ -75,6 +112,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
     await worker.run();
   } finally {
     clearTimeout(deadline);
+    resources?.stop();
     await health?.close();
     await connection.close();
   }

@@ -12,6 +12,7 @@
  */
 import { CircuitOpenError } from '../circuit-breakers';
 import { PermanentError } from '../errors';
+import { countWorkerCall } from './worker-usage';
 import { PauseTaskSignal, ResumeAfterSignal } from '../step-signals';
 import { stepBudgetReached, stepSoftCrossed, type StepBudget } from '../../shared/budget';
 import {
@@ -204,6 +205,7 @@ export function createModelContext(deps: ModelContextDeps): OwnedModelContext {
         },
         deps.prices
       );
+      countWorkerCall(response.model, used);
       const message = answerMessage(response);
       const { content: _content, toolCalls: _calls, ...facts } = response;
       const answer = await records.saveAnswer(tip, message);

@@ -72,7 +72,7 @@ export interface RunningUnit {
   /** What its current schedule's model calls have used, as last reported (not yet in the task's total). */
   usage: ModelUsage | null;
   /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person's answer. */
-  waitReason: 'quota' | 'approval' | null;
+  waitReason: 'quota' | 'approval' | 'resources' | null;
 }
 
 export interface ManualCheckpoint {

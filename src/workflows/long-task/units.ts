@@ -206,6 +206,7 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
       waitMs = result.resumeAfter.ms;
       journal = result.resumeAfter.model;
       unit.waitReason = result.resumeAfter.reason ?? null;
+      if (result.resumeAfter.note) note(run, 'warning', `step ${unit.key}: ${result.resumeAfter.note}`);
       continue;
     }
     if (repeat && (repeat.times === undefined || unit.round + 1 < repeat.times)) {
@@ -258,6 +259,8 @@ function callRunStep(
       idlePauseMs: limits.idlePauseMs,
       tools: toolTimeoutsOf(spec),
       quotaWaitMs: quotaWaitOf(spec),
+      ...(spec.resources?.essential ? { essential: true } : {}),
+      ...(spec.resources?.workDisk ? { workDiskBytes: spec.resources.workDisk } : {}),
     },
     ...(unit.item === null
       ? {}

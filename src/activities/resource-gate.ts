@@ -1,0 +1,110 @@
+/**
+ * What a running step does about its worker's resources: it waits (minimal mode, not essential), it
+ * fails as a resource failure before a disk fills up, and it reports progress less often while the
+ * worker is degraded. Also the cleaner of recreatable files (temp folders of steps not running here).
+ * The worker wires it to its ResourceMonitor; without one (tests, embedded use) steps ignore resources.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RESOURCE_RETRY_DELAY_MS } from '../shared/failures';
+import type { ResourceMonitor } from '../runtime/resource-monitor';
+
+export type ResourceStop =
+  /** Stop with the cursor saved and run again after `ms` (on this worker or another). */
+  | { kind: 'wait'; ms: number; note: string }
+  /** Fail as a resource failure: the temp folder is emptied and the step retried after `retryAfterMs`. */
+  | { kind: 'fail'; message: string; retryAfterMs: number };
+
+export interface StepResourceGate {
+  /** Checked at a step's start and at its checkpoints: why it must stop now, or null. */
+  check(step: { essential: boolean }): ResourceStop | null;
+  /** How many times longer than usual steps wait between progress reports now (1: normal). */
+  progressFactor(): number;
+}
+
+/** The gate of a worker's monitor. `waitMs`: how long a step sent away waits before it runs again. */
+export function monitorGate(monitor: ResourceMonitor, opts: { waitMs?: number } = {}): StepResourceGate {
+  const waitMs = opts.waitMs ?? Math.max(5_000, 2 * monitor.intervalMs);
+  return {
+    progressFactor: () => (monitor.mode === 'degraded' || monitor.mode === 'minimal' ? 4 : 1),
+    check({ essential }) {
+      const why = monitor.reasons.join('; ') || `level ${monitor.level}`;
+      if (monitor.mode === 'minimal' && !essential) {
+        return {
+          kind: 'wait',
+          ms: waitMs,
+          note:
+            `its worker (pid ${process.pid}) runs only essential tasks (minimal mode: ${why}); ` +
+            `the step waits with its cursor saved and runs again in ${Math.round(waitMs / 1000)} s`,
+        };
+      }
+      const sample = monitor.latest;
+      const fullIn = monitor.trends.timeUntilDiskFullMs;
+      const diskSoon = fullIn !== null && fullIn <= 2 * Math.max(monitor.intervalMs, 1_000);
+      if (sample && (monitor.levels.disk === 'critical' || diskSoon)) {
+        const when = diskSoon && fullIn !== null ? `, full in about ${Math.round(fullIn / 1000)} s` : '';
+        return {
+          kind: 'fail',
+          message:
+            `the disk of ${sample.diskPath} is ${Math.round(sample.diskPercent)}% full ` +
+            `(${Math.round(sample.diskFreeBytes / 1024 / 1024)} MB free${when}): the step stops before it fills`,
+          retryAfterMs: RESOURCE_RETRY_DELAY_MS,
+        };
+      }
+      return null;
+    },
+  };
+}
+
+/** Bytes under `path` (files only; a folder that vanishes meanwhile counts as what was seen). */
+export async function folderBytes(path: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) total += await folderBytes(child);
+    else if (entry.isFile())
+      total += await stat(child).then(
+        (s) => s.size,
+        () => 0
+      );
+  }
+  return total;
+}
+
+/**
+ * Empties the temp folders (`<task>/<step>/tmp`, `<task>/<step>/<item>/tmp`) of every step under
+ * `workRoot` that is not running here: steps recreate them, and a step that runs again starts with
+ * an empty one anyway after a resource failure. Returns the bytes freed.
+ */
+export async function clearIdleTempDirs(
+  workRoot: string,
+  running: { has(workDir: string): boolean }
+): Promise<number> {
+  let freed = 0;
+  const clear = async (workDir: string): Promise<void> => {
+    if (running.has(workDir)) return;
+    const tmp = join(workDir, 'tmp');
+    const bytes = await folderBytes(tmp);
+    if (bytes === 0) return;
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    freed += bytes;
+  };
+  const dirs = async (path: string): Promise<string[]> =>
+    readdir(path, { withFileTypes: true }).then(
+      (es) => es.filter((e) => e.isDirectory() && e.name !== 'tmp').map((e) => join(path, e.name)),
+      () => []
+    );
+  for (const task of await dirs(workRoot)) {
+    for (const step of await dirs(task)) {
+      await clear(step);
+      for (const item of await dirs(step)) await clear(item);
+    }
+  }
+  return freed;
+}
