@@ -97,7 +97,9 @@ export function toStepFailure(
   err: unknown,
   stepId: string,
   attempt: number,
-  usage?: ModelUsage
+  usage?: ModelUsage,
+  /** How long a resource failure waits before its retry unless the error says. @default RESOURCE_RETRY_DELAY_MS */
+  resourceRetryMs: number = RESOURCE_RETRY_DELAY_MS
 ): ApplicationFailure {
   const kind = kindOf(err);
   const message = err instanceof Error ? err.message : String(err);
@@ -105,7 +107,7 @@ export function toStepFailure(
     err instanceof TransientError || err instanceof ResourceError ? err.retryAfterMs : undefined;
   const nextRetryDelay =
     kind === 'resource'
-      ? (retryAfter ?? RESOURCE_RETRY_DELAY_MS)
+      ? (retryAfter ?? resourceRetryMs)
       : kind === 'transient' && retryAfter !== undefined
         ? retryAfter
         : undefined;

@@ -31,7 +31,7 @@ import { createStepContext } from './step-context';
 import type { LlmClient } from './llm/llm-client';
 import type { PriceTable } from '../shared/model-usage';
 import { activityKeyOf, clearStepState, readStepState } from './step-state';
-import { ApprovalSignal, isStepSignal, PauseTaskSignal } from './step-signals';
+import { ApprovalSignal, isStepSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import type { StepResourceGate } from './resource-gate';
 import { runningSteps } from './running-steps';
 
@@ -48,6 +48,8 @@ export interface ActivityDeps {
   model?: { client: LlmClient; prices: PriceTable };
   /** The worker's resources (its monitor); unset: steps ignore resources. */
   resources?: StepResourceGate;
+  /** How long a resource failure waits before its retry, ms. @default 60000 */
+  resourceRetryMs?: number;
 }
 
 /** `ApplicationFailure.type` of a step stopped because its worker shuts down (the SDK's own name for it). */
@@ -154,6 +156,9 @@ export function createActivities(deps: ActivityDeps) {
         // The action ended its attempt on purpose: the workflow waits (a timer, a person, a resume).
         if (isStepSignal(err)) {
           await clearStepState(workDir, activityKey);
+          // Sent away for lack of resources: its scratch files are what a full disk needs back.
+          if (err instanceof ResumeAfterSignal && err.reason === 'resources')
+            await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
           const last = ctx.lastHeartbeat();
           const journal = ctx.model.state()?.journal;
           const at = {
@@ -190,7 +195,13 @@ export function createActivities(deps: ActivityDeps) {
         }
         if (kindOf(err) === 'resource')
           await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-        throw toStepFailure(err, request.stepId, Context.current().info.attempt, usage().usage);
+        throw toStepFailure(
+          err,
+          request.stepId,
+          Context.current().info.attempt,
+          usage().usage,
+          deps.resourceRetryMs
+        );
       } finally {
         runningSteps.delete(workDir);
         ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it

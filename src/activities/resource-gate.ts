@@ -6,14 +6,13 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESOURCE_RETRY_DELAY_MS } from '../shared/failures';
 import type { ResourceMonitor } from '../runtime/resource-monitor';
 
 export type ResourceStop =
   /** Stop with the cursor saved and run again after `ms` (on this worker or another). */
   | { kind: 'wait'; ms: number; note: string }
-  /** Fail as a resource failure: the temp folder is emptied and the step retried after `retryAfterMs`. */
-  | { kind: 'fail'; message: string; retryAfterMs: number };
+  /** Fail as a resource failure: the temp folder is emptied and the step retried after the resource delay. */
+  | { kind: 'fail'; message: string };
 
 export interface StepResourceGate {
   /** Checked at a step's start and at its checkpoints: why it must stop now, or null. */
@@ -48,7 +47,6 @@ export function monitorGate(monitor: ResourceMonitor, opts: { waitMs?: number } 
           message:
             `the disk of ${sample.diskPath} is ${Math.round(sample.diskPercent)}% full ` +
             `(${Math.round(sample.diskFreeBytes / 1024 / 1024)} MB free${when}): the step stops before it fills`,
-          retryAfterMs: RESOURCE_RETRY_DELAY_MS,
         };
       }
       return null;

@@ -16,7 +16,6 @@ import { itemRate, type ItemSample } from '../shared/velocity';
 import { PermanentError, ResourceError } from './errors';
 import { folderBytes, type StepResourceGate } from './resource-gate';
 import { runningSteps } from './running-steps';
-import { RESOURCE_RETRY_DELAY_MS } from '../shared/failures';
 import { ApprovalSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import { callWithLimit } from './time-limit';
 import { ApprovalRequestSchema, type ApprovalDecision, type ApprovalRequestInput } from '../shared/approvals';
@@ -310,14 +309,14 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     }
   };
   const quotaTimer =
-    quota === undefined ? undefined : setInterval(() => void measureWorkDir(), 2_000).unref();
+    quota === undefined ? undefined : setInterval(() => void measureWorkDir(), 1_000).unref();
   const stopIfShort = (): void => {
-    if (overQuota) throw new ResourceError(overQuota, { retryAfterMs: RESOURCE_RETRY_DELAY_MS });
+    if (overQuota) throw new ResourceError(overQuota);
     const stop = deps.resources?.check({ essential: request.limits?.essential === true });
     if (!stop) return;
     if (flushTimer) handOff();
     if (stop.kind === 'wait') throw new ResumeAfterSignal(stop.ms, 'resources', stop.note);
-    throw new ResourceError(`step ${request.stepId}: ${stop.message}`, { retryAfterMs: stop.retryAfterMs });
+    throw new ResourceError(`step ${request.stepId}: ${stop.message}`);
   };
   const dispose = (): void => {
     clearInterval(keepAlive);

@@ -40,6 +40,8 @@ export const ResourceEnvShape = {
   LONGRUN_MEMORY_LIMIT_MB: z.coerce.number().int().min(16).max(16_777_216).optional(),
   /** Calm samples before the worker's mode steps down one level. @default 3 */
   LONGRUN_CALM_SAMPLES: z.coerce.number().int().min(1).max(100).default(3),
+  /** How long a step that failed for lack of a resource (disk, memory, quota) waits before its retry, ms. @default 60000 */
+  LONGRUN_RESOURCE_RETRY_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
   /** Steps (activities) the worker runs at once in normal mode. @default 100 */
   LONGRUN_MAX_CONCURRENT_STEPS: z.coerce.number().int().min(1).max(10_000).default(100),
 };
@@ -51,6 +53,7 @@ export interface ResourceSettings {
   memoryLimitBytes: number | undefined;
   calmSamples: number;
   maxConcurrentSteps: number;
+  resourceRetryMs: number;
 }
 
 type ResourceEnv = z.output<z.ZodObject<typeof ResourceEnvShape>>;
@@ -68,5 +71,6 @@ export function resourceSettingsOf(e: ResourceEnv): ResourceSettings {
       e.LONGRUN_MEMORY_LIMIT_MB === undefined ? undefined : e.LONGRUN_MEMORY_LIMIT_MB * 1024 * 1024,
     calmSamples: e.LONGRUN_CALM_SAMPLES,
     maxConcurrentSteps: e.LONGRUN_MAX_CONCURRENT_STEPS,
+    resourceRetryMs: e.LONGRUN_RESOURCE_RETRY_MS,
   };
 }

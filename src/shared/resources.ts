@@ -235,6 +235,11 @@ export interface TrendSettings {
   horizonMs?: number;
   /** Samples a trend needs at least. @default 5 */
   minSamples?: number;
+  /**
+   * How much time the samples must span before memory growth counts as a leak, ms: a worker that has
+   * just started (or just took work) grows for a while. @default half the window
+   */
+  leakSpanMs?: number;
 }
 
 export interface Trends {
@@ -242,7 +247,7 @@ export interface Trends {
   memoryGrowthBytesPerMin: number | null;
   /** When memory would reach its limit at that growth, ms from now; null: not growing. */
   timeUntilMemoryLimitMs: number | null;
-  /** Disk use growth, bytes per minute. */
+  /** Disk use growth over the latest `2 * minSamples` samples, bytes per minute. */
   diskGrowthBytesPerMin: number | null;
   /** When the disk would be full at that growth, ms from now; null: not filling. */
   timeUntilDiskFullMs: number | null;
@@ -303,10 +308,13 @@ export function trendsOf(
 
   // A leak grows steadily: a good line fit, not a sawtooth of garbage collections.
   const sameSource = recent.filter((s) => s.memorySource === last.memorySource);
+  const span = last.at - (sameSource[0]?.at ?? last.at);
   const memory =
-    sameSource.length >= minSamples
-      ? slope(sameSource.map((s) => ({ x: s.at, y: s.memoryUsedBytes })))
-      : null;
+    span < (settings.leakSpanMs ?? windowMs / 2)
+      ? null
+      : sameSource.length >= minSamples
+        ? slope(sameSource.map((s) => ({ x: s.at, y: s.memoryUsedBytes })))
+        : null;
   if (memory) {
     trends.memoryGrowthBytesPerMin = Math.round(memory.perMs * MINUTE);
     const limitBytes = (last.memoryLimitBytes * thresholds.memory.critical) / 100;
@@ -322,7 +330,8 @@ export function trendsOf(
       }
     }
   }
-  const disk = slope(recent.map((s) => ({ x: s.at, y: s.diskUsedBytes })));
+  // How fast the disk fills *now*: the latest samples only, so a burst that ended stops counting soon.
+  const disk = slope(recent.slice(-2 * minSamples).map((s) => ({ x: s.at, y: s.diskUsedBytes })));
   if (disk) {
     trends.diskGrowthBytesPerMin = Math.round(disk.perMs * MINUTE);
     if (disk.perMs > 0 && last.diskFreeBytes > 0) {

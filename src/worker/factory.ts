@@ -139,6 +139,7 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     webhookSecret: config.webhookSecret,
     ...(llm ? { model: { client: llm, prices: config.llm?.prices ?? {} } } : {}),
     ...(resources ? { resources: resources.gate } : {}),
+    resourceRetryMs: config.resources.resourceRetryMs,
   });
   const workflows = existsSync(PREBUILT_BUNDLE)
     ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }

@@ -112,6 +112,7 @@ describe('workflow replay (engine v2 histories)', () => {
     ['long-task-budget-pause-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
     ['long-task-approvals-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
     ['long-task-workspace-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
+    ['long-task-resource-wait-v4.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'],
   ])('replays %s with the current workflow code', async (file, lastEvent) => {
     const history = fixture(file) as Fixture;
     expect(history.events.at(-1)?.eventType).toBe(lastEvent);

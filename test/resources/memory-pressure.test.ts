@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { TaskSpecInput } from '../../src/shared/spec';
 import type { HealthReport } from '../../src/worker/health';
 import { freePort } from '../support/ports';
-import { useServerAndWorkers } from '../support/temporal';
+import { recordHistory, useServerAndWorkers } from '../support/temporal';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/worker-process';
 import { LongrunClient } from '../../src/client';
@@ -123,6 +123,7 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
   const [hog, counter] = await Promise.all([longrun.result('hog'), longrun.result('counter')]);
   expect(hog.state).toBe('completed');
   expect(counter.state).toBe('completed');
+  recordHistory(t.env, 'counter', 'long-task-resource-wait-v4.json');
 
   const back = await waitFor('normal mode again', async () => {
     const h = await health(url);
