@@ -29,6 +29,7 @@ export type { WebhookEvent, WebhookEventType } from './shared/webhooks';
 export { defineAction, actionRegistry } from './activities/action';
 export type { AgentAction, ActionRegistry } from './activities/action';
 export type { StepContext, ItemCursor } from './activities/step-context';
+export type { ChildLimits, ExecOptions, ExecResult } from './activities/child-process';
 export type { ModelAnswer, ModelContext, ModelRequest } from './activities/model/model-context';
 export { agentAction, defineTool, builtinTools } from './activities/agent';
 export type { AgentActionOptions, AgentCursor, AgentTool, ToolEnv } from './activities/agent';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { StepContext } from './step-context';
+import type { ChildLimits } from './child-process';
 
 /**
  * An agent action: a named unit of agent work that a task step runs. Its input is validated with the
@@ -10,6 +11,8 @@ export interface AgentAction<S extends z.ZodType = z.ZodType> {
   description: string;
   input: S;
   run(ctx: StepContext, input: z.output<S>): Promise<Record<string, unknown>>;
+  /** Caps of the commands the action runs with `ctx.exec` (memory MB, CPU seconds); a call may override them. */
+  limits?: ChildLimits;
 }
 
 /** Declares an action with its input type inferred from the schema. */

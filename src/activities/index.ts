@@ -127,6 +127,7 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.model ? { model: deps.model } : {}),
         ...(saved ? { saved } : {}),
         ...(deps.resources ? { resources: deps.resources } : {}),
+        ...(action.limits ? { childLimits: action.limits } : {}),
       });
       const startedAt = Date.now();
       const item = request.item?.index ?? null;

@@ -16,6 +16,7 @@ import { itemRate, type ItemSample } from '../shared/velocity';
 import { PermanentError, ResourceError } from './errors';
 import { folderBytes, type StepResourceGate } from './resource-gate';
 import { runningSteps } from './running-steps';
+import { execLimited, type ChildLimits, type ExecOptions, type ExecResult } from './child-process';
 import { ApprovalSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import { callWithLimit } from './time-limit';
 import { ApprovalRequestSchema, type ApprovalDecision, type ApprovalRequestInput } from '../shared/approvals';
@@ -95,6 +96,13 @@ export interface StepContext<Cursor = unknown> {
    */
   tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T>;
   /**
+   * Runs a command (no shell) in a child process in `workDir`, under the action's `limits` (memory,
+   * CPU time) or the call's, and the shell tool time limit unless `timeoutMs` says. Passing a cap
+   * kills the command's process group and fails the step as a resource failure (temp folder emptied,
+   * retried after a wait). The command gets the worker's environment without its secrets.
+   */
+  exec(command: string, args?: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
    * Ends this attempt and has the step run again from its latest checkpoint after `duration` ("1h",
    * ms): the workflow waits on a durable timer, holding no worker (polling an outside job, waiting out
    * a quota, a round of monitoring). Checkpoint first. Never returns.
@@ -148,6 +156,8 @@ export interface StepContextDeps {
   saved?: StepHeartbeat;
   /** The worker's resources: steps wait, fail early or report less often under pressure. */
   resources?: StepResourceGate;
+  /** Caps of the commands `ctx.exec` runs (the action's `limits`). */
+  childLimits?: ChildLimits;
 }
 
 /** The context plus what `runStep` needs to end it. */
@@ -424,6 +434,19 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       if (answer) return Promise.resolve(answer);
       if (flushTimer) handOff();
       return Promise.reject(new ApprovalSignal(parsed.data));
+    },
+    exec(command, args = [], opts = {}) {
+      return execLimited(
+        command,
+        args,
+        {
+          cwd: deps.workDir,
+          timeoutMs: request.limits?.tools.shell ?? DEFAULT_TOOL_TIMEOUTS_MS.shell,
+          ...deps.childLimits,
+          ...opts,
+        },
+        activity.cancellationSignal
+      );
     },
     tool<T>(kind: ToolClass, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
       const limit = timeoutMs ?? request.limits?.tools[kind] ?? DEFAULT_TOOL_TIMEOUTS_MS[kind];

@@ -68,6 +68,7 @@ export {
   PermanentError,
 } from '../activities';
 export type { AgentAction, ActionRegistry, StepContext, ItemCursor } from '../activities';
+export type { ChildLimits, ExecOptions, ExecResult } from '../activities/child-process';
 export type { FailureOptions } from '../activities/errors';
 export { durabilityPolicy, DURABILITY_LEVELS } from '../shared/durability';
 export type { DurabilityLevel, DurabilityPolicy, PolicyOptions, RetryPolicySpec } from '../shared/durability';
