@@ -2,15 +2,18 @@
 import { loadConfig } from '../runtime/config';
 import { ValidationError } from '../shared/validation';
 import { EXIT } from '../runtime/exit-codes';
+import type { HealthReport } from '../worker/health';
+import { healthText } from './health-format';
 
 /**
- * `longrun health [--url]`: prints a worker's health report; returns the exit code (0 when the worker
+ * `longrun health [--url] [--json]`: prints a worker's health report (text, or the JSON as served); returns the exit code (0 when the worker
  * answers 200, healthy or degraded; 1 when it answers 503). Without `url`, asks the worker of this
  * environment (`http://127.0.0.1:$LONGRUN_HEALTH_PORT/health`). Throws when it cannot be reached.
  */
 export async function printHealth(
   url: string | undefined,
-  out: NodeJS.WritableStream = process.stdout
+  out: NodeJS.WritableStream = process.stdout,
+  opts: { json?: boolean } = {}
 ): Promise<number> {
   let target = url;
   if (target === undefined) {
@@ -32,6 +35,13 @@ export async function printHealth(
       typeof cause?.code === 'string' ? cause.code : err instanceof Error ? err.message : String(err);
     throw new Error(`cannot reach the worker's health report at ${target} (${detail})`);
   }
-  out.write(await res.text());
+  const text = await res.text();
+  let report: HealthReport | undefined;
+  try {
+    report = JSON.parse(text) as HealthReport;
+  } catch {
+    report = undefined; // not a longrun worker's report: show what came back
+  }
+  out.write(opts.json || !report?.pid ? text : healthText(report));
   return res.status === 200 ? EXIT.ok : EXIT.failure;
 }

@@ -105,10 +105,11 @@ export function addProcessCommands(program: Command): void {
 
   program
     .command('health')
-    .description("print a worker's health report (circuit breakers, running steps, memory) as JSON")
+    .description("print a worker's health: resource mode, levels, trends and thresholds, circuit breakers")
     .option('--url <url>', 'the report (default: http://127.0.0.1:$LONGRUN_HEALTH_PORT/health)')
-    .action(async (opts: { url?: string }) => {
-      process.exitCode = await printHealth(opts.url);
+    .option('--json', 'print the report as JSON, as GET /health serves it')
+    .action(async (opts: { url?: string; json?: boolean }) => {
+      process.exitCode = await printHealth(opts.url, process.stdout, { json: opts.json === true });
     });
 
   program

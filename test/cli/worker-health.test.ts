@@ -54,7 +54,7 @@ it('serves GET /health from the worker process, prints it with longrun health, a
   });
   expect(report.memory.rssBytes).toBeGreaterThan(0);
 
-  const printed = await cli('health', '--url', url);
+  const printed = await cli('health', '--url', url, '--json');
   expect(printed.code).toBe(0);
   expect((JSON.parse(printed.stdout) as HealthReport).pid).toBe(worker.pid);
   const unreachable = await cli('health', '--url', 'http://127.0.0.1:1/health');

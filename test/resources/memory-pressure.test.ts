@@ -16,6 +16,8 @@ import { recordHistory, useServerAndWorkers } from '../support/temporal';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/worker-process';
 import { LongrunClient } from '../../src/client';
+import { PassThrough } from 'node:stream';
+import { printHealth } from '../../src/cli/health';
 
 const TASK_QUEUE = 'memory-pressure';
 const ACTIONS = join(__dirname, '..', 'fixtures', 'actions', 'pressure.cjs');
@@ -113,6 +115,20 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
   const doneWhenSentAway = readFileSync(ledger, 'utf8').trim().split('\n').length;
   expect(doneWhenSentAway).toBeLessThan(COUNT_ITEMS);
   expect(waiting.state).not.toBe('paused');
+  expect(
+    waiting.warnings?.some((w) => /^step run: its worker \(pid \d+\) runs only essential tasks/.test(w))
+  ).toBe(true);
+
+  // `longrun health` shows the mode, each level against its thresholds and the changes.
+  const out = new PassThrough();
+  let printed = '';
+  out.on('data', (d: Buffer) => (printed += d.toString()));
+  expect(await printHealth(url, out)).toBe(0);
+  expect(printed).toMatch(/^mode: minimal since .+, 25 of 100 step slots; level critical$/m);
+  expect(printed).toMatch(
+    /^ {2}memory +critical +\d+% \(heap: \d+ of \d+ MB\) +\[warning 45, critical 65 %\]$/m
+  );
+  expect(printed).toMatch(/ normal -> degraded \(50 slots\): memory \d+% \(heap\) >= 45% warning/);
 
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(metrics).toContain('longrun_worker_mode{mode="minimal"} 1');

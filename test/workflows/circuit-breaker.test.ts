@@ -156,7 +156,7 @@ describe('longrun health', () => {
 
   it("prints the worker's report and exits 0 while it runs", async () => {
     const { out, text } = capture();
-    expect(await printHealth(health.url, out)).toBe(0);
+    expect(await printHealth(health.url, out, { json: true })).toBe(0);
     expect(JSON.parse(text())).toMatchObject({ status: 'ok', worker: { state: 'RUNNING', runningSteps: 0 } });
   });
 

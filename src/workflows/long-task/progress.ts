@@ -101,6 +101,9 @@ function warningsOf(run: TaskRun): string[] {
   const out: string[] = [];
   for (const [key, since] of live.idle)
     out.push(`no item progress in step ${key} for ${formatDuration(now() - since)}`);
+  for (const unit of live.running.values()) {
+    if (unit.waitReason === 'resources' && unit.waitNote) out.push(`step ${unit.key}: ${unit.waitNote}`);
+  }
   const deadline = state.deadlineAt;
   if (deadline !== null && state.warned.task === deadline) {
     out.push(`deadline in ${formatDuration(Math.max(0, deadline - now()))}`);

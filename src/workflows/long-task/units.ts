@@ -165,6 +165,7 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     if (waitMs !== null && waitMs > 0) {
       const left = await durableWait(run, unit, waitMs);
       unit.waitReason = null;
+      delete unit.waitNote;
       if (left !== null) return { kind: 'stopped', stopped: { ...stoppedHere(), waitMs: left } };
     }
     waitMs = null;
@@ -206,7 +207,10 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
       waitMs = result.resumeAfter.ms;
       journal = result.resumeAfter.model;
       unit.waitReason = result.resumeAfter.reason ?? null;
-      if (result.resumeAfter.note) note(run, 'warning', `step ${unit.key}: ${result.resumeAfter.note}`);
+      if (result.resumeAfter.note) {
+        unit.waitNote = result.resumeAfter.note;
+        note(run, 'warning', `step ${unit.key}: ${result.resumeAfter.note}`);
+      }
       continue;
     }
     if (repeat && (repeat.times === undefined || unit.round + 1 < repeat.times)) {
