@@ -222,7 +222,7 @@ export class ResourceMonitor {
 
   /** Samples at once and then every `intervalMs` (unless 0). */
   start(): void {
-    this.loop ??= monitorEventLoopDelay({ resolution: 50 });
+    this.loop ??= monitorEventLoopDelay({ resolution: 200 });
     this.loop.enable();
     void this.tick();
     if (this.intervalMs > 0 && !this.timer) {
@@ -245,7 +245,7 @@ export class ResourceMonitor {
   private async sampleOnce(): Promise<void> {
     let sample: ResourceSample;
     try {
-      this.loop ??= monitorEventLoopDelay({ resolution: 50 });
+      this.loop ??= monitorEventLoopDelay({ resolution: 200 });
       sample = this.opts.sample
         ? await this.opts.sample()
         : await sampleMachine({
