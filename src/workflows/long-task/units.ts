@@ -165,7 +165,6 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     if (waitMs !== null && waitMs > 0) {
       const left = await durableWait(run, unit, waitMs);
       unit.waitReason = null;
-      delete unit.waitNote;
       if (left !== null) return { kind: 'stopped', stopped: { ...stoppedHere(), waitMs: left } };
     }
     waitMs = null;
@@ -182,6 +181,7 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
       return outcomeOf(run, unit, err, stoppedHere());
     }
     again = false;
+    if (!result.resumeAfter) delete unit.waitNote; // it ran: a later resources wait is news again
     spend(run, unit, result.usage);
     journal = undefined;
     if (result.approval) {
@@ -207,10 +207,12 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
       waitMs = result.resumeAfter.ms;
       journal = result.resumeAfter.model;
       unit.waitReason = result.resumeAfter.reason ?? null;
-      if (result.resumeAfter.note) {
-        unit.waitNote = result.resumeAfter.note;
+      // Sent away again and again while its worker stays short: the log says so once.
+      if (result.resumeAfter.note && unit.waitNote === undefined) {
         note(run, 'warning', `step ${unit.key}: ${result.resumeAfter.note}`);
       }
+      if (result.resumeAfter.note) unit.waitNote = result.resumeAfter.note;
+      else delete unit.waitNote;
       continue;
     }
     if (repeat && (repeat.times === undefined || unit.round + 1 < repeat.times)) {
