@@ -2,12 +2,16 @@
  * Workspace snapshots: a task that names a `workspace` folder has it snapshotted at every checkpoint
  * and restored exactly on a rollback. Each file version is stored once, content addressed, in the
  * artifact store; a snapshot is a manifest of paths, hashes and modes. The activity is keyed by task
- * and checkpoint: the first call for a checkpoint takes the snapshot, any later one (a Temporal reset
- * to that checkpoint re-runs the workflow task that asked) restores it.
+ * and checkpoint: the first call for a checkpoint takes the snapshot; a later one restores it only
+ * when a Temporal reset to that very checkpoint re-ran the workflow task that asked (the run's history
+ * says so). A checkpoint of a new timeline that reuses an abandoned one's id (after a reset to an
+ * earlier checkpoint) takes a fresh snapshot and leaves the folder alone.
  */
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { temporal } from '@temporalio/proto';
 import { safeSegment, type ArtifactStore } from '../runtime/artifact-store';
 import type { ArtifactRef } from '../shared/step-io';
 
@@ -19,6 +23,32 @@ export interface WorkspaceRequest {
   folder: string;
   /** `snapshot-or-restore` at a checkpoint; `restore` for a rollback inside the workflow. */
   mode: 'snapshot-or-restore' | 'restore';
+  /** The checkpoint's run, and its reset point less one (absent from older tasks). */
+  runId?: string;
+  historyLength?: number;
+}
+
+/** What a checkpoint's index file holds: the manifest and where in which run it was taken. */
+interface SnapshotIndex {
+  manifest: ArtifactRef;
+  runId?: string;
+  historyLength?: number;
+}
+
+const RESET_CAUSE = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW;
+
+/**
+ * Whether the current run is a reset to the workflow task that took `index`: the reset run keeps the
+ * history up to that task's start and fails the task with cause RESET_WORKFLOW right after it.
+ */
+async function resetToIndex(index: SnapshotIndex): Promise<boolean> {
+  const info = Context.current().info.workflowExecution;
+  if (index.historyLength === undefined || !info) return true; // an index of an older version: as before
+  const history = await Context.current()
+    .client.workflow.getHandle(info.workflowId, info.runId)
+    .fetchHistory();
+  const next = history.events?.find((e) => Number(e.eventId) === (index.historyLength as number) + 1);
+  return next?.workflowTaskFailedEventAttributes?.cause === RESET_CAUSE;
 }
 
 export interface WorkspaceResult {
@@ -98,8 +128,23 @@ export function createWorkspaceActivities(deps: { artifacts: ArtifactStore }) {
       mediaType: MANIFEST,
     });
     await mkdir(dirname(indexPath(r)), { recursive: true });
-    await writeFile(indexPath(r), JSON.stringify(manifest));
+    const index: SnapshotIndex = {
+      manifest,
+      ...(r.runId ? { runId: r.runId } : {}),
+      ...(r.historyLength === undefined ? {} : { historyLength: r.historyLength }),
+    };
+    await writeFile(indexPath(r), JSON.stringify(index));
     return { action: 'snapshot', files: entries.filter((e) => e.kind === 'file').length, bytes, newBytes };
+  }
+
+  async function summary(manifest: ArtifactRef): Promise<WorkspaceResult> {
+    const files = (await artifacts.getJson<Entry[]>(manifest)).filter((e) => e.kind === 'file');
+    return {
+      action: 'snapshot',
+      files: files.length,
+      bytes: files.reduce((n, e) => n + (e.bytes ?? 0), 0),
+      newBytes: 0,
+    };
   }
 
   async function restore(r: WorkspaceRequest, manifest: ArtifactRef): Promise<WorkspaceResult> {
@@ -158,11 +203,18 @@ export function createWorkspaceActivities(deps: { artifacts: ArtifactStore }) {
     /** Snapshots the task's workspace at a checkpoint, or restores it when that checkpoint has one. */
     workspaceCheckpoint(r: WorkspaceRequest): Promise<WorkspaceResult> {
       return exclusive(r.folder, async () => {
-        const index = await readFile(indexPath(r), 'utf8').catch(() => null);
-        if (index !== null) return restore(r, JSON.parse(index) as ArtifactRef);
-        if (r.mode === 'restore')
-          throw new Error(`checkpoint ${r.checkpointId} of task ${r.taskId} has no workspace snapshot`);
-        return snapshot(r);
+        const text = await readFile(indexPath(r), 'utf8').catch(() => null);
+        if (text === null) {
+          if (r.mode === 'restore')
+            throw new Error(`checkpoint ${r.checkpointId} of task ${r.taskId} has no workspace snapshot`);
+          return snapshot(r);
+        }
+        const parsed = JSON.parse(text) as SnapshotIndex | ArtifactRef;
+        const index: SnapshotIndex = 'manifest' in parsed ? parsed : { manifest: parsed }; // older indexes
+        if (r.mode === 'restore') return restore(r, index.manifest);
+        // The same run asks again (a retried activity): the snapshot stands, the folder has not moved on.
+        if (index.runId !== undefined && index.runId === r.runId) return summary(index.manifest);
+        return (await resetToIndex(index)) ? restore(r, index.manifest) : snapshot(r);
       });
     },
   };

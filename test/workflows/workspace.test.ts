@@ -56,7 +56,8 @@ const editor = defineAction({
   name: 'test.editor',
   description: 'edits the workspace',
   input: z.object({
-    edit: z.enum(['one', 'two', 'three']),
+    /** `count` writes how many times it has run into count.txt: work that differs from run to run. */
+    edit: z.enum(['one', 'two', 'three', 'count']),
     workspace: z.string(),
     ledger: z.string(),
     /** Leave junk and fail as corrupted this many times (the task then rolls back and retries). */
@@ -72,6 +73,7 @@ const editor = defineAction({
       writeFileSync(join(input.workspace, `junk-${runs.length}.txt`), 'half-written');
       return Promise.reject(new CriticalError('inconsistent state'));
     }
+    if (input.edit === 'count') writeFileSync(join(input.workspace, 'count.txt'), String(runs.length));
     edits[input.edit]?.(input.workspace);
     return Promise.resolve({});
   },
@@ -179,5 +181,50 @@ describe('a task with a workspace', () => {
     expect(tree(workspace)).toEqual({ 'a.txt': 'a2', 'c.txt': 'c2' });
     const logs = (await t.longrun.logs(spec.taskId)).map((e) => e.message).join('\n');
     expect(logs).toMatch(/workspace restored to milestone-\d+ \(\d+ files written, 3 removed\)/);
+  });
+
+  it("leaves a new timeline's work alone when its checkpoint reuses the id of an abandoned one", async () => {
+    const workspace = join(t.dir, 'ws-timeline');
+    const ledger = join(t.dir, 'ledger-timeline.jsonl');
+    const step = (edit: string) => ({
+      id: edit,
+      action: 'test.editor',
+      input: { edit, workspace, ledger },
+      milestone: true,
+    });
+    const spec: TaskSpecInput = {
+      v: 1,
+      taskId: 'workspace-timeline',
+      agent: 'workspace-test',
+      workspace,
+      phases: [{ id: 'edit', steps: [step('one'), step('count'), step('three')] }],
+    };
+    await t.longrun.start(spec);
+    await t.longrun.result(spec.taskId);
+    const milestones = (await t.longrun.checkpoints(spec.taskId)).filter((r) => r.type === 'milestone');
+    // Back to after step one: step count runs again (writes 2), and its milestone gets the id the
+    // abandoned timeline's had. Its snapshot is new: step three finds this run's count, not the old one.
+    await t.longrun.rollback(spec.taskId, milestones[0]!.id);
+    await t.longrun.result(spec.taskId);
+    const runs = readFileSync(ledger, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: string; found: Record<string, string> });
+    const again = (await t.longrun.checkpoints(spec.taskId)).filter((r) => r.type === 'milestone');
+    expect(again.map((r) => r.id)).toContain(milestones[1]!.id); // the id was reused
+    expect(runs.filter((r) => r.step === 'three').map((r) => r.found['count.txt'])).toEqual(['1', '2']);
+    expect(tree(workspace)['count.txt']).toBe('2');
+    // And a reset to that new checkpoint restores this timeline's files, not the abandoned ones.
+    writeFileSync(join(workspace, 'count.txt'), 'changed');
+    const reused = again.find((r) => r.id === milestones[1]!.id && r.at > milestones[1]!.at) ?? again[1]!;
+    await t.longrun.rollback(spec.taskId, reused.id);
+    await t.longrun.result(spec.taskId);
+    expect(
+      readFileSync(ledger, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { step: string; found: Record<string, string> })
+        .at(-1)
+    ).toMatchObject({ step: 'three', found: { 'count.txt': '2' } });
   });
 });

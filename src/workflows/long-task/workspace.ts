@@ -24,6 +24,9 @@ function request(run: TaskRun, record: CheckpointRecord, mode: 'snapshot-or-rest
     checkpointId: record.id,
     folder: run.spec.workspace as string,
     mode,
+    // Where a reset to this checkpoint cuts the history: the activity tells a reset from an id reused.
+    runId: record.runId,
+    historyLength: record.resetEventId - 1,
   };
 }
 
