@@ -250,4 +250,27 @@ describe('ctx.model.chat', () => {
     expect(result.result).toMatchObject({ type: 'LongrunPermanent', nonRetryable: true });
     expect((result.result as Error).message).toContain('LONGRUN_LLM_BASE_URL');
   });
+
+  it('stops a step with a cost budget at the first answer of a model the price table does not list', async () => {
+    const acts = createActivities({
+      actions: actionRegistry([chatter]),
+      artifacts: new ArtifactStore(join(dir, 'artifacts')),
+      workRoot: join(dir, 'work'),
+      progressSignalMs: 0,
+      model: {
+        client: new LlmClient({ baseUrl: fake.baseUrl, model: 'm', timeoutMs: 5_000 }),
+        prices: { 'other-model': { input: 1, output: 1 } },
+      },
+    });
+    const budget = { costUsd: { left: 5, hard: 5 } };
+    const { result } = await attempt(acts, request({ prompts: prompts(3) }, { budget }), { attempt: 1 });
+    expect(result).toMatchObject({ type: 'LongrunPermanent', nonRetryable: true });
+    expect((result as Error).message).toMatch(
+      /model "fake-model-\w+" has no price in LONGRUN_LLM_PRICES, so the task's cost budget cannot count its calls/
+    );
+    expect(fake.billed()).toHaveLength(1);
+    // Without a cost budget the same table is fine: the calls are counted as unpriced.
+    const free = await attempt(acts, request({ prompts: prompts(2) }), { attempt: 1, activityId: 'free' });
+    expect((free.result as StepResult).usage).toMatchObject({ unpricedCalls: 2 });
+  });
 });

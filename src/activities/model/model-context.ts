@@ -27,6 +27,7 @@ import {
   addUsage,
   emptyUsage,
   estimateTokens,
+  priceOf,
   usageOfCall,
   type ModelUsage,
   type PriceTable,
@@ -211,6 +212,13 @@ export function createModelContext(deps: ModelContextDeps): OwnedModelContext {
       const answer = await records.saveAnswer(tip, message);
       const sha = await records.saveCall({ key, request: callRequest, answer, response: facts, usage: used });
       await record(sha, used);
+      // A cost budget cannot count a model without a price: stop at the first such answer (it is
+      // recorded, so a run after the table is fixed reuses it) rather than spend on uncounted.
+      if (deps.budget?.costUsd && !priceOf(deps.prices, response.model)) {
+        throw new PermanentError(
+          `model "${response.model}" has no price in LONGRUN_LLM_PRICES, so the task's cost budget cannot count its calls: add it, or a pattern such as "${response.model.split('-')[0]}-*"`
+        );
+      }
       return { ...response, message, reused: false };
     },
     saveConversation: (messages) => records.saveConversation(messages),
