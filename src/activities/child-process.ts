@@ -37,7 +37,7 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** The most resident memory the process group held at a sample, bytes. */
+  /** The most resident memory the process group held at a sample (every 100 ms: 0 for a shorter command), bytes. */
   peakRssBytes: number;
   /** CPU time the process group used (user + system), ms, at the last sample. */
   cpuMs: number;

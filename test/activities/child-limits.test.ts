@@ -36,14 +36,11 @@ function alive(pid: number): boolean {
 
 describe('execLimited', () => {
   it('runs a command and reports its output, exit code, peak memory and CPU time', async () => {
-    const r = await execLimited(
-      node,
-      ['-e', 'let x = 0; for (let i = 0; i < 3e7; i++) x += i; console.log("done")'],
-      {
-        memoryMb: 512,
-        cpuSeconds: 30,
-      }
-    );
+    // Runs for about half a second (the caps are sampled every 100 ms), holding 32 MB and using CPU.
+    const script =
+      'const b = Buffer.alloc(32 << 20, 1); let x = 0; const end = Date.now() + 500;' +
+      ' while (Date.now() < end) x += b[x % b.length]; console.log("done")';
+    const r = await execLimited(node, ['-e', script], { memoryMb: 512, cpuSeconds: 30 });
     expect(r).toMatchObject({ code: 0, signal: null, stdout: 'done\n', limitsEnforced: true });
     expect(r.peakRssBytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(r.cpuMs).toBeGreaterThan(0);
