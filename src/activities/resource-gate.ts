@@ -7,6 +7,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResourceMonitor } from '../runtime/resource-monitor';
+import { ResourceError } from './errors';
+import { ResumeAfterSignal } from './step-signals';
 
 export type ResourceStop =
   /** Stop with the cursor saved and run again after `ms` (on this worker or another). */
@@ -51,6 +53,51 @@ export function monitorGate(monitor: ResourceMonitor, opts: { waitMs?: number } 
       }
       return null;
     },
+  };
+}
+
+/**
+ * One running step's watch: its work folder measured against `workDiskBytes` every second (a walk
+ * of the folder, in the background), and `check()`, which throws what the step must do now: a
+ * ResumeAfterSignal (sent away, minimal mode) or a ResourceError (quota passed, disk about to fill).
+ */
+export function watchStepResources(opts: {
+  stepId: string;
+  workDir: string;
+  essential: boolean;
+  workDiskBytes?: number;
+  gate?: StepResourceGate;
+  /** Hands the latest cursor over before the step is stopped. */
+  beforeStop: () => void;
+}): { check(): void; measure(): Promise<void>; dispose(): void } {
+  const quota = opts.workDiskBytes;
+  let overQuota: string | undefined;
+  let measuring = false;
+  const measure = async (): Promise<void> => {
+    if (quota === undefined || measuring) return;
+    measuring = true;
+    try {
+      const bytes = await folderBytes(opts.workDir);
+      overQuota =
+        bytes > quota
+          ? `step ${opts.stepId}: its work folder holds ${bytes} bytes, over the task's workDisk of ${quota}`
+          : undefined;
+    } finally {
+      measuring = false;
+    }
+  };
+  const timer = quota === undefined ? undefined : setInterval(() => void measure(), 1_000).unref();
+  return {
+    measure,
+    check() {
+      if (overQuota) throw new ResourceError(overQuota);
+      const stop = opts.gate?.check({ essential: opts.essential });
+      if (!stop) return;
+      opts.beforeStop();
+      if (stop.kind === 'wait') throw new ResumeAfterSignal(stop.ms, 'resources', stop.note);
+      throw new ResourceError(`step ${opts.stepId}: ${stop.message}`);
+    },
+    dispose: () => clearInterval(timer),
   };
 }
 

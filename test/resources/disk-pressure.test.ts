@@ -138,7 +138,7 @@ it('fails a step as a resource failure before the disk fills, then completes it 
   await longrun.start(
     fillTask(
       'quota',
-      { items: 16, mbPerItem: 0.5, ledger },
+      { items: 16, mbPerItem: 0.5, msPerItem: 200, ledger }, // over 3 MB after 1.2 s, measured every second
       { resources: { essential: true, workDisk: '3MB' } }
     )
   );
