@@ -74,6 +74,9 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
     LONGRUN_MONITOR_INTERVAL_MS: '250',
     LONGRUN_CALM_SAMPLES: '2',
     LONGRUN_MEMORY_THRESHOLDS: '45,65',
+    // Memory alone drives this test: a busy CI machine must not add CPU or event-loop warnings.
+    LONGRUN_CPU_THRESHOLDS: '99.5,100',
+    LONGRUN_EVENT_LOOP_THRESHOLDS: '10000,20000',
     NODE_OPTIONS: '--max-old-space-size=256 --expose-gc',
   });
   const url = `http://127.0.0.1:${port}/health`;
@@ -104,10 +107,13 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
   });
   expect(minimal.status).toBe('degraded');
   expect(minimal.resources?.levels.memory).toBe('critical');
-  expect(minimal.resources?.changes.map((c) => `${c.from}->${c.to}`)).toEqual([
-    'normal->degraded',
-    'degraded->minimal',
-  ]);
+  // Degraded first, minimal only from degraded. A garbage collection while the hog allocates may
+  // bring the heap under the warning line for a few samples: recovery and back, which is allowed.
+  const toMinimal = minimal.resources?.changes.map((c) => `${c.from}->${c.to}`) ?? [];
+  expect(toMinimal[0]).toBe('normal->degraded');
+  expect(toMinimal.at(-1)).toBe('degraded->minimal');
+  for (const change of toMinimal.slice(1, -1))
+    expect(['degraded->recovery', 'recovery->degraded']).toContain(change);
   const waiting = await waitFor('the counter sent away', async () => {
     const p = await longrun.progress('counter');
     return p.running?.some((r) => r.waitingFor === 'resources') ? p : undefined;
@@ -146,7 +152,7 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
     return h?.resources?.mode === 'normal' ? h : undefined;
   });
   const path = back.resources?.changes.map((c) => c.to) ?? [];
-  expect(path.slice(0, 2)).toEqual(['degraded', 'minimal']);
+  expect(path.slice(0, toMinimal.length)).toEqual(toMinimal.map((c) => c.split('->')[1]));
   expect(path.at(-1)).toBe('normal');
   expect(path).toContain('recovery'); // ramps back up, a quarter of the slots per calm sample
 
