@@ -66,21 +66,27 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': 'error' },
   },
   // Imports flow one way (docs/design.md, "Layers"): shared < workflows; shared < runtime < activities
-  // < worker < dev < cli; the client and the root entry point sit on shared and runtime only.
-  ...layer('src/shared/**', ['workflows', 'runtime', 'activities', 'worker', 'dev', 'cli', 'client'], {
-    sandbox: true,
-  }),
+  // < worker < dev < cluster < cli; the client and the root entry point sit on shared and runtime
+  // only; cluster (native Temporal cluster processes) uses dev's package paths, runtime and shared.
+  ...layer(
+    'src/shared/**',
+    ['workflows', 'runtime', 'activities', 'worker', 'dev', 'cluster', 'cli', 'client'],
+    {
+      sandbox: true,
+    }
+  ),
   // Workflows name their activities by type only (the sandbox never loads activity code).
-  ...layer('src/workflows/**', ['runtime', 'worker', 'dev', 'cli', 'client'], {
+  ...layer('src/workflows/**', ['runtime', 'worker', 'dev', 'cluster', 'cli', 'client'], {
     sandbox: true,
     typesFrom: ['activities'],
   }),
-  ...layer('src/runtime/**', ['workflows', 'activities', 'worker', 'dev', 'cli', 'client']),
-  ...layer('src/activities/**', ['worker', 'dev', 'cli', 'client']),
-  ...layer('src/client/**', ['activities', 'worker', 'dev', 'cli'], { noWorkerRuntime: true }),
-  ...layer('src/index.ts', ['worker', 'dev', 'cli'], { noWorkerRuntime: true }),
-  ...layer('src/worker/**', ['dev', 'cli']),
-  ...layer('src/dev/**', ['cli']),
+  ...layer('src/runtime/**', ['workflows', 'activities', 'worker', 'dev', 'cluster', 'cli', 'client']),
+  ...layer('src/activities/**', ['worker', 'dev', 'cluster', 'cli', 'client']),
+  ...layer('src/client/**', ['activities', 'worker', 'dev', 'cluster', 'cli'], { noWorkerRuntime: true }),
+  ...layer('src/index.ts', ['worker', 'dev', 'cluster', 'cli'], { noWorkerRuntime: true }),
+  ...layer('src/worker/**', ['dev', 'cluster', 'cli']),
+  ...layer('src/dev/**', ['cluster', 'cli']),
+  ...layer('src/cluster/**', ['workflows', 'activities', 'worker', 'client', 'cli']),
   {
     // Jest's asymmetric matchers (expect.any, expect.stringMatching) are typed `any`.
     files: ['test/**'],

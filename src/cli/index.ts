@@ -1,12 +1,13 @@
 /**
  * The `longrun` command line, a thin layer over the typed client: the command groups in tasks.ts,
- * steering.ts, recovery.ts, process.ts and completion.ts; exit codes in exit-codes.ts (also printed by
+ * steering.ts, recovery.ts, process.ts, cluster.ts and completion.ts; exit codes in exit-codes.ts (also printed by
  * `longrun --help`).
  */
 import { Command } from 'commander';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { TaskRequestRejectedError, UnknownCheckpointError, UnknownTaskError } from '../client';
 import { ValidationError } from '../shared/validation';
+import { addClusterCommands } from './cluster';
 import { addCompletionCommand } from './completion';
 import { EXIT, ExitError, exitCodeLines } from '../runtime/exit-codes';
 import { addProcessCommands } from './process';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   addSteeringCommands(program);
   addRecoveryCommands(program);
   addProcessCommands(program);
+  addClusterCommands(program);
   addCompletionCommand(program);
   program.addHelpText('after', `\nExit codes:\n${exitCodeLines().join('\n')}\n`);
   return program;

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../runtime/namespace';
+import { commandLine, isAlive, portOpen } from '../runtime/processes';
 import { PACKAGE_ROOT } from './temporal-cli';
-import { LONGRUN_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { cliTypeName, LONGRUN_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 export interface DevServerOptions {
   /** Path of the `temporal` CLI binary. */
@@ -36,31 +36,6 @@ export interface DevServer {
   pid: number;
   /** Stops the server (SIGTERM, then SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
-}
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = createConnection({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function commandLine(pid: number): string | undefined {
-  const file = `/proc/${pid}/cmdline`;
-  return existsSync(file) ? readFileSync(file, 'utf8').replace(/\0/g, ' ') : undefined;
 }
 
 /** Who runs the dev server of a data folder: the process that started it, while it lives. */
@@ -173,7 +148,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--db-filename', dbFile,
     '--log-level', 'warn',
     ...(uiPort > 0 ? ['--ui-port', String(uiPort)] : ['--headless']),
-    ...LONGRUN_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${searchAttributeFlagType(key.type)}`]),
+    ...LONGRUN_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName(key.type)}`]),
     ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
   ]; // prettier-ignore
   const logFd = openSync(logFile, 'a');
@@ -232,8 +207,4 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       rmSync(ownerFile, { force: true });
     },
   };
-}
-
-function searchAttributeFlagType(type: string): string {
-  return type === 'KEYWORD_LIST' ? 'KeywordList' : type.charAt(0) + type.slice(1).toLowerCase();
 }

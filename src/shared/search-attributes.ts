@@ -18,3 +18,8 @@ export const LONGRUN_SEARCH_ATTRIBUTES = [
   LongrunPhase,
   LongrunProgress,
 ] as const;
+
+/** A search-attribute type as the Temporal CLI spells it (`--type Keyword`, `--search-attribute K=Int`). */
+export function cliTypeName(type: string): string {
+  return type === 'KEYWORD_LIST' ? 'KeywordList' : type.charAt(0) + type.slice(1).toLowerCase();
+}

@@ -28,8 +28,17 @@ import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability'
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { spawnWorker, type WorkerProcess } from './worker-process';
 
-/** A real Temporal dev server (the provisioned CLI binary) with longrun's search attributes. */
+/**
+ * A real Temporal dev server (the provisioned CLI binary) with longrun's search attributes; in the
+ * cluster tier (LONGRUN_TEST_TEMPORAL_ADDRESS, test/support/cluster-setup.ts), that cluster instead.
+ */
 export async function startDevServerEnv(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
+  const cluster = process.env.LONGRUN_TEST_TEMPORAL_ADDRESS;
+  if (cluster) {
+    if (extraArgs.length > 0)
+      throw new Error(`this suite needs dev server flags (${extraArgs.join(' ')}): not for the cluster tier`);
+    return TestWorkflowEnvironment.createFromExistingServer({ address: cluster });
+  }
   const path = process.env.LONGRUN_TEMPORAL_CLI;
   if (!path) throw new Error('LONGRUN_TEMPORAL_CLI is not set: run the tests through jest (global setup)');
   return TestWorkflowEnvironment.createLocal({

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { CLUSTER, TEMPORAL_VERSIONS } from '../../src/cluster/topology';
+import { cliTypeName } from '../../src/shared/search-attributes';
 
 interface Service {
   image?: string;
@@ -59,10 +60,59 @@ describe('docker-compose.yml', () => {
 
   it('registers every search attribute longrun writes', () => {
     const command = String(compose.services['temporal-create-namespace']?.command);
-    for (const key of LONGRUN_SEARCH_ATTRIBUTES) {
-      const type = key.type === 'INT' ? 'Int' : 'Keyword';
-      expect(command).toContain(`--name ${key.name} --type ${type}`);
+    for (const key of CLUSTER.searchAttributes) {
+      expect(command).toContain(`--name ${key.name} --type ${cliTypeName(key.type)}`);
     }
+  });
+
+  // `longrun cluster up` runs the same topology natively: both follow src/cluster/topology.ts.
+  describe('matches the native cluster (src/cluster/topology.ts, scripts/temporal-versions.json)', () => {
+    const s = compose.services;
+    const bare = (v: string) => v.replace(/^v/, '');
+
+    it('runs the server, admin tools and UI of the versions the native cluster builds', () => {
+      expect(s.temporal?.image).toBe(`temporalio/server:${bare(TEMPORAL_VERSIONS.server)}`);
+      for (const job of ['temporal-admin-tools', 'temporal-create-namespace']) {
+        expect(s[job]?.image).toMatch(
+          new RegExp(`^temporalio/admin-tools:${bare(TEMPORAL_VERSIONS.server)}-`)
+        );
+      }
+      expect(s['temporal-ui']?.image).toBe(`temporalio/ui:${bare(TEMPORAL_VERSIONS.ui)}`);
+    });
+
+    it('runs the same PostgreSQL major version with the same user, plugin and schemas', () => {
+      expect(s.postgresql?.image).toBe(`postgres:${CLUSTER.postgres.major}`);
+      expect(s.postgresql?.environment).toMatchObject({
+        POSTGRES_USER: CLUSTER.postgres.user,
+        POSTGRES_PASSWORD: CLUSTER.postgres.password,
+      });
+      expect(s['temporal-admin-tools']?.environment).toMatchObject({
+        SQL_PLUGIN: CLUSTER.sqlPlugin,
+        SQL_USER: CLUSTER.postgres.user,
+        SQL_PASSWORD: CLUSTER.postgres.password,
+      });
+      expect(s.temporal?.environment).toMatchObject({
+        DB: CLUSTER.sqlPlugin,
+        POSTGRES_USER: CLUSTER.postgres.user,
+        POSTGRES_PWD: CLUSTER.postgres.password,
+      });
+      const schemaJob = String(s['temporal-admin-tools']?.command);
+      for (const db of CLUSTER.databases) {
+        expect(schemaJob).toContain(`--database ${db.name} create-database`);
+        expect(schemaJob).toContain(
+          `--database ${db.name} update-schema -d /etc/temporal/schema/${db.schema}/versioned`
+        );
+      }
+    });
+
+    it('creates the same namespace with the same retention, and serves the same ports', () => {
+      expect(String(s['temporal-create-namespace']?.command)).toContain(
+        `temporal operator namespace create -n ${CLUSTER.namespace} --retention ${CLUSTER.retention}`
+      );
+      expect(s.temporal?.ports).toContain(`${CLUSTER.frontendPort}:7233`);
+      expect(s['temporal-ui']?.ports).toContain(`${CLUSTER.uiPort}:8080`);
+      expect(s['longrun-worker']?.environment?.TEMPORAL_NAMESPACE).toBe(CLUSTER.namespace);
+    });
   });
 
   it('declares every named volume it mounts', () => {
