@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The soak tier runs on its own: `npm run test:soak` (jest.soak.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '/test/soak/'],
+  // The soak and cluster tiers run on their own: `npm run test:soak`, `npm run test:cluster`
+  // (jest.soak.config.js, jest.cluster.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/test/soak/', '/test/cluster/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // The examples import the package by name, as a service would.
   moduleNameMapper: {

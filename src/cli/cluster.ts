@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { type Command } from 'commander';
-import { MAX_FRONTEND_PORT, type ClusterPorts } from '../cluster/server-config';
+import type { ClusterPorts } from '../cluster/server-config';
 import type { ClusterStatus } from '../cluster/cluster';
 import { ValidationError } from '../shared/validation';
 import { EXIT } from '../runtime/exit-codes';
@@ -38,16 +38,17 @@ function port(value: string | undefined, option: string, allowZero = false): num
   return n;
 }
 
-function portsFrom(opts: PortOptions): Partial<ClusterPorts> {
+/** The ports the options ask for; `maxFrontend` from server-config (loaded only when a cluster command runs). */
+function portsFrom(opts: PortOptions, maxFrontend: number): Partial<ClusterPorts> {
   const ports: Partial<ClusterPorts> = {};
   const frontend = port(opts.port, '--port');
   // The frontend's neighbours sit up to 300 below it (membership, which the server stores as a
   // smallint: at most 32767) and 767 above (metrics).
-  if (frontend !== undefined && (frontend < 1324 || frontend > MAX_FRONTEND_PORT)) {
+  if (frontend !== undefined && (frontend < 1324 || frontend > maxFrontend)) {
     throw new ValidationError('cluster options', [
       {
         path: '--port',
-        rule: `must be from 1324 to ${MAX_FRONTEND_PORT}, as the server's other ports follow it (got ${frontend})`,
+        rule: `must be from 1324 to ${maxFrontend}, as the server's other ports follow it (got ${frontend})`,
       },
     ]);
   }
@@ -96,7 +97,8 @@ export function addClusterCommands(program: Command): void {
     .option('--no-ui', 'run no Web UI')
     .option('--json', 'print the status as JSON')
     .action(async (opts: PortOptions) => {
-      const ports = portsFrom(opts);
+      const { MAX_FRONTEND_PORT } = await import('../cluster/server-config');
+      const ports = portsFrom(opts, MAX_FRONTEND_PORT);
       const { clusterUp } = await import('../cluster/cluster');
       const status = await clusterUp({
         dir: clusterDir(opts),
