@@ -135,8 +135,7 @@ export class LongrunClient {
     }
     const spec = checkSpec(specInput);
     const checkedAgainst = options.checkActions === false ? null : await this.checkActions(spec);
-    const existing = await this.describeOrUndefined(spec.taskId);
-    if (existing) return this.started(spec.taskId, existing.runId, false, checkedAgainst);
+    // One RPC: the server refuses an id already used (running or closed), and only then we describe.
     try {
       const handle = await this.client.workflow.start<typeof longTask>('longTask', {
         taskQueue: this.taskQueue,
@@ -148,7 +147,7 @@ export class LongrunClient {
             ...(options.searchAttributes === false ? { searchAttributes: false } : {}),
           },
         ],
-        // A concurrent start of the same id fails here and reports `started: false` below.
+        // A task with this id (running, or closed: REJECT_DUPLICATE) fails the start: `started: false`.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${spec.title ?? spec.taskId} (${spec.agent}, ${spec.durability})`,
