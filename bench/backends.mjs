@@ -99,8 +99,20 @@ export async function startClusterBackend(dir) {
     name: 'cluster (PostgreSQL)',
     address: status.address,
     cpu: () => ({ server: cpuSecondsOf(status.temporal.pid), postgres: treeCpuSeconds(status.postgres.pid) }),
-    /** Transactions committed in every database so far. */
-    commits: () => Number(sql('select sum(xact_commit) from pg_stat_database')),
+    /**
+     * Counters so far: transactions committed in every database (read-only ones count too), WAL
+     * flushes to disk (what a write transaction waits for; concurrent commits share one) and rows
+     * written.
+     */
+    commits: () => {
+      const [xacts, walSyncs, rows] = sql(
+        'select (select sum(xact_commit) from pg_stat_database), (select wal_sync from pg_stat_wal), ' +
+          '(select sum(tup_inserted + tup_updated + tup_deleted) from pg_stat_database)'
+      )
+        .split('|')
+        .map(Number);
+      return { xacts, walSyncs, rows };
+    },
     /** pgbench's TPC-B-like write transaction (-N: no branch/teller hot spots) for `seconds`. */
     pgbench(clients, seconds) {
       if (sql("select count(*) from pg_database where datname = 'pgbench'") === '0') {

@@ -20,7 +20,7 @@
 //   npm run build && node bench/progress.mjs [--backends dev,cluster] [--tasks 1,100,1000,1000/2]
 //     [--item-ms 500] [--seconds 30] [--startup-s 180]
 import { fork } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,12 +135,14 @@ async function pool(items, concurrency, fn) {
 async function measureRow(backend, client, dir, round, { count, workers: workerCount, intervalMs }) {
   const workers = [];
   let workerStats = [];
+  mkdirSync(dir, { recursive: true });
   for (let w = 0; w < workerCount; w++) {
     const worker = fork(
       fileURLToPath(import.meta.url),
       ['--worker', '--address', backend.address, '--dir', join(dir, `worker-${round}-${w}`)],
       {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // The SDK's warnings at this load (late completions of terminated tasks) go to a log file.
+        stdio: ['ignore', 'inherit', openSync(join(dir, `worker-${round}-${w}.log`), 'a'), 'ipc'],
         env: {
           ...process.env,
           LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: String(intervalMs),
@@ -259,7 +261,12 @@ async function measureRow(backend, client, dir, round, { count, workers: workerC
       workerRss: Math.max(...workerStats.map((st) => st.rssMb)),
       serverCpu: share('server'),
       postgresCpu: share('postgres'),
-      commitsPerS: commits0 === null ? null : (commits1 - commits0) / wallS,
+      ...Object.fromEntries(
+        ['xacts', 'walSyncs', 'rows'].map((k) => [
+          k,
+          commits0 === null ? null : (commits1[k] - commits0[k]) / wallS,
+        ])
+      ),
     };
     process.stderr.write(`  ${backend.name}: ${count} tasks on ${workerCount} worker(s) measured\n`);
     await pool(ids, 50, (id) =>
@@ -334,7 +341,9 @@ async function orchestrate() {
     ['worker RSS MB (max)', 'right'],
     ['server CPU %', 'right'],
     ['PostgreSQL CPU %', 'right'],
-    ['commits/s', 'right'],
+    ['PostgreSQL transactions/s', 'right'],
+    ['WAL flushes/s', 'right'],
+    ['rows written/s', 'right'],
   ];
   process.stdout.write(
     markdownTable(
@@ -358,13 +367,16 @@ async function orchestrate() {
         f(r.workerRss),
         f(r.serverCpu),
         f(r.postgresCpu),
-        f(r.commitsPerS),
+        f(r.xacts),
+        f(r.walSyncs),
+        f(r.rows),
       ])
     ) + '\n'
   );
   for (const line of references) process.stdout.write(`${line}\n`);
   process.stdout.write(
-    "CPU % is of one core (200 % is this whole machine); commits/s are all of PostgreSQL's.\n"
+    "CPU % is of one core (200 % is this whole machine). PostgreSQL's transactions count reads too; " +
+      'its WAL flushes are the physical writes, to set beside pgbench.\n'
   );
 }
 
