@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 'use strict';
+// A reader that goes away (`longrun list | head`) ends the command quietly, as for other CLI tools.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 require('../dist/cli/index.js')
   .main()
   .then(
