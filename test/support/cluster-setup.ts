@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterUp } from '../../src/cluster/cluster';
+import { clusterDown, clusterUp } from '../../src/cluster/cluster';
 import { temporalCliPath } from '../../src/dev/temporal-cli';
 import { freeClusterPorts } from './ports';
 
@@ -16,7 +16,12 @@ export default async function clusterSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'longrun-cluster-'));
   const ports = { ...(await freeClusterPorts()), ui: 0 };
   const started = Date.now();
-  const status = await clusterUp({ dir, ports, say: (line) => process.stderr.write(`[cluster] ${line}\n`) });
+  const say = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
+  // A cluster that fails to come up must not leave PostgreSQL running (no teardown runs then).
+  const status = await clusterUp({ dir, ports, say }).catch(async (err: unknown) => {
+    await clusterDown({ dir, purge: true }).catch(() => undefined);
+    throw err;
+  });
   process.stderr.write(`[cluster] up in ${Date.now() - started} ms: ${status.address}, folder ${dir}\n`);
   process.env.LONGRUN_TEST_TEMPORAL_ADDRESS = status.address;
   process.env.LONGRUN_TEST_CLUSTER = dir;
