@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
 import { HEARTBEAT_HANDOFF_MS } from '../../src/activities/step-context';
 import { LongrunClient, type TaskResult } from '../../src/client';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS, durabilityPolicy } from '../../src/shared/durability';
@@ -16,7 +15,7 @@ import {
   seededRandom,
   type CrashWindow,
 } from '../support/chaos-ledger';
-import { generateRepo, listFiles } from '../support/fixture-repo';
+import { generateRepo, listFiles, uninterruptedReview } from '../support/fixture-repo';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/worker-process';
 
@@ -256,14 +255,7 @@ describe('chaos: 20 tasks while the worker and the Temporal server are SIGKILLed
 
     // Every task completed with the result of an uninterrupted review of its repo.
     const expected = new Map(
-      [...new Set(tasks.map((t) => t.root))].map((root) => {
-        const metrics = listFiles(root).map((p) => analyzeSource(readFileSync(p, 'utf8')));
-        const sum = (k: 'lines' | 'todos' | 'fixmes') => metrics.reduce((a, m) => a + m[k], 0);
-        return [
-          root,
-          { files: metrics.length, lines: sum('lines'), todos: sum('todos'), fixmes: sum('fixmes') },
-        ];
-      })
+      [...new Set(tasks.map((t) => t.root))].map((root) => [root, uninterruptedReview(root)])
     );
     for (const [i, t] of tasks.entries()) {
       const result = results[i] as TaskResult;

@@ -7,11 +7,10 @@
  * done in the last checkpoint interval before a crash (or while the server or database was away).
  * LONGRUN_CHAOS_SEED=<n> replays a schedule; LONGRUN_CHAOS_KEEP=1 keeps the folder and worker logs.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
 import { HEARTBEAT_HANDOFF_MS } from '../../src/activities/step-context';
 import { restartPostgres, startTemporal, stopTemporal } from '../../src/cluster/cluster';
 import { LongrunClient, type TaskResult } from '../../src/client';
@@ -25,7 +24,7 @@ import {
   seededRandom,
   type CrashWindow,
 } from '../support/chaos-ledger';
-import { generateRepo, listFiles } from '../support/fixture-repo';
+import { generateRepo, listFiles, uninterruptedReview } from '../support/fixture-repo';
 import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
 
 const SEED = Number(process.env.LONGRUN_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -214,14 +213,7 @@ it('completes every task on three workers through worker kills, a graceful stop,
 
   // Every task completed with the result of an uninterrupted review, every file in the ledger.
   const expected = new Map(
-    [...new Set(tasks.map((t) => t.root))].map((root) => {
-      const metrics = listFiles(root).map((p) => analyzeSource(readFileSync(p, 'utf8')));
-      const sum = (k: 'lines' | 'todos' | 'fixmes') => metrics.reduce((a, m) => a + m[k], 0);
-      return [
-        root,
-        { files: metrics.length, lines: sum('lines'), todos: sum('todos'), fixmes: sum('fixmes') },
-      ];
-    })
+    [...new Set(tasks.map((t) => t.root))].map((root) => [root, uninterruptedReview(root)])
   );
   for (const [i, t] of tasks.entries()) {
     expect((results[i] as TaskResult).outputs.analyze).toMatchObject(expected.get(t.root) as object);

@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { analyzeSource } from '../../src/activities/agents/codebase-review/analysis';
 
 function moduleBody(variant: number, linesPerFile: number): string {
   const lines: string[] = [];
@@ -46,4 +47,16 @@ export function listFiles(root: string): string[] {
   };
   walk(root);
   return out;
+}
+
+/** What an uninterrupted review of `root` reports: files, lines, TODOs and FIXMEs summed. */
+export function uninterruptedReview(root: string): {
+  files: number;
+  lines: number;
+  todos: number;
+  fixmes: number;
+} {
+  const metrics = listFiles(root).map((p) => analyzeSource(readFileSync(p, 'utf8')));
+  const sum = (k: 'lines' | 'todos' | 'fixmes') => metrics.reduce((a, m) => a + m[k], 0);
+  return { files: metrics.length, lines: sum('lines'), todos: sum('todos'), fixmes: sum('fixmes') };
 }
