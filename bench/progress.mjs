@@ -4,7 +4,8 @@
 //
 // Each task runs one step of items that each take --item-ms of waiting (an agent's I/O-bound work,
 // e.g. an LLM call) and reports the wall time of each item's report as its progress note. A client
-// polls `progress()` (query + describe, as `longrun status` does) for a sample of tasks; the progress
+// polls `progress()` (the task's query + the live progress board's, as `longrun status` does) for a
+// sample of tasks; the progress
 // latency of a report is the time from the step reporting it to the client first seeing it (or a
 // later report). Query latency is the round trip of the `progress` query alone, one at a time, on
 // random tasks, measured after the polling (for half as long) so the pollers' load does not count.
@@ -12,8 +13,9 @@
 // CPU from /proc; the writes the run needed from PostgreSQL's commit counter, beside pgbench's
 // commit rate on the same disk (the physical reference, measured before the rows).
 //
-// A row `N@MS` runs N tasks on workers whose heartbeat cap (LONGRUN_MAX_CHECKPOINT_INTERVAL_MS) is
-// MS instead of the default 1000; `N/W` (or `N/W@MS`) spreads them over W worker processes. Each row
+// A row `N@MS` runs N tasks on workers whose checkpoint interval (LONGRUN_MAX_CHECKPOINT_INTERVAL_MS)
+// is MS instead of the default 1000; `N/W` (or `N/W@MS`) spreads them over W worker processes. Each
+// worker keeps its default heartbeat budget (LONGRUN_HEARTBEATS_PER_SECOND, unless set). Each row
 // gets fresh workers. Tasks not running after --startup-s are left out of the row (the "running"
 // column says how many were).
 //

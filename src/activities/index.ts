@@ -34,6 +34,7 @@ import { activityKeyOf, clearStepState, readStepState } from './step-state';
 import { ApprovalSignal, isStepSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import type { StepResourceGate } from './resource-gate';
 import { runningSteps } from './running-steps';
+import type { LiveProgress } from '../shared/progress-board';
 
 export interface ActivityDeps {
   actions: ActionRegistry;
@@ -50,6 +51,10 @@ export interface ActivityDeps {
   resources?: StepResourceGate;
   /** How long a resource failure waits before its retry, ms. @default 60000 */
   resourceRetryMs?: number;
+  /** The worker's live progress board; unset: clients read item counts from heartbeats. */
+  live?: LiveProgress;
+  /** How often a step heartbeats while the worker is under its heartbeat budget, ms. @default 1000 */
+  heartbeatEveryMs?: number;
 }
 
 /** `ApplicationFailure.type` of a step stopped because its worker shuts down (the SDK's own name for it). */
@@ -128,6 +133,8 @@ export function createActivities(deps: ActivityDeps) {
         ...(saved ? { saved } : {}),
         ...(deps.resources ? { resources: deps.resources } : {}),
         ...(action.limits ? { childLimits: action.limits } : {}),
+        ...(deps.live ? { live: deps.live } : {}),
+        ...(deps.heartbeatEveryMs === undefined ? {} : { heartbeatEveryMs: deps.heartbeatEveryMs }),
       });
       const startedAt = Date.now();
       const item = request.item?.index ?? null;

@@ -13,6 +13,8 @@ import { DEFAULT_IDLE_MS, idleLevel, type IdleLevel } from '../shared/limits';
 import { DEFAULT_QUOTA_WAIT_MS, DEFAULT_TOOL_TIMEOUTS_MS, type ToolClass } from '../shared/spec';
 import { parseDuration } from '../shared/duration';
 import { itemRate, type ItemSample } from '../shared/velocity';
+import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
+import { entryKey, type LiveProgress } from '../shared/progress-board';
 import { PermanentError } from './errors';
 import { watchStepResources, type StepResourceGate } from './resource-gate';
 import { runningSteps } from './running-steps';
@@ -32,17 +34,13 @@ export type { StepContext, ItemCursor } from './step-context-api';
 import type { StepContext, ItemCursor } from './step-context-api';
 
 /**
- * Each `activity.heartbeat` call costs about a millisecond (payload conversion and a hop to the native
- * worker), while the SDK sends at most one heartbeat per throttle interval anyway. So the context hands
- * the SDK the latest details at most this often, and flushes a pending one on a timer.
+ * How late a heartbeat may reach the SDK after its cadence is due (a timer's slack). Each heartbeat is
+ * one RPC and one server write, so the context hands the SDK its latest details once per cadence
+ * (`heartbeatEveryMs`, slower when the worker's heartbeat budget says so), flushing a pending one on a
+ * timer; a step that reports nothing still heartbeats at that cadence: it proves the worker is alive
+ * and lets a pause or cancel reach the step, which only learns of it from a heartbeat response.
  */
 export const HEARTBEAT_HANDOFF_MS = 100;
-
-/**
- * A step that reports nothing for this long still heartbeats (same details): it proves the worker is
- * alive and lets a pause or cancel reach the step, which only learns of it from a heartbeat response.
- */
-export const KEEPALIVE_MS = 1_000;
 
 /** How long a step may run synchronous work before `yieldIfBusy` gives the event loop a turn. */
 export const YIELD_AFTER_MS = 20;
@@ -66,6 +64,10 @@ export interface StepContextDeps {
   resources?: StepResourceGate;
   /** Caps of the commands `ctx.exec` runs (the action's `limits`). */
   childLimits?: ChildLimits;
+  /** The worker's live progress board: fresh item counts for clients, and the heartbeat budget. */
+  live?: LiveProgress;
+  /** How often the step heartbeats while the worker is under its budget. @default 1000 */
+  heartbeatEveryMs?: number;
 }
 
 /** The context plus what `runStep` needs to end it. */
@@ -140,6 +142,27 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     report({ level, idleMs: Date.now() - lastProgressAt });
   };
 
+  const heartbeatTimeoutMs = activity.info.heartbeatTimeoutMs || undefined;
+  const floorMs = Math.min(
+    deps.heartbeatEveryMs ?? DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
+    heartbeatTimeoutMs ? Math.round(heartbeatTimeoutMs * 0.8) : Number.MAX_SAFE_INTEGER
+  );
+  const cadenceMs = (): number => deps.live?.cadenceMs(floorMs, heartbeatTimeoutMs) ?? floorMs;
+  const liveKey = entryKey({ taskId: request.taskId, stepId: request.stepId, item: request.item?.index });
+  /** The latest counts to the worker's board, which sends them on within a second. */
+  const toBoard = (): void =>
+    deps.live?.update({
+      taskId: request.taskId,
+      stepId: request.stepId,
+      ...(request.item ? { item: request.item.index } : {}),
+      done: last.done,
+      total: last.total,
+      ...(last.note === undefined ? {} : { note: last.note.slice(0, MAX_NOTE_CHARS) }),
+      rate: last.rate ?? null,
+      at: Date.now(),
+    });
+  toBoard();
+
   let lastHandoff = 0;
   let lastYield = performance.now();
   let flushTimer: NodeJS.Timeout | undefined;
@@ -156,11 +179,11 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     last = { ...last, at, rate: itemRate(samples) };
     activity.heartbeat(last);
   };
-  // Checked four times per interval: a timer that fires a millisecond early must not skip a whole beat.
+  // Checked four times a second: a timer that fires a millisecond early must not skip a whole beat.
   const keepAlive = setInterval(() => {
-    if (Date.now() - lastHandoff >= KEEPALIVE_MS) handOff();
+    if (Date.now() - lastHandoff >= cadenceMs()) handOff();
     checkIdle();
-  }, KEEPALIVE_MS / 4).unref();
+  }, 250).unref();
 
   // Item progress for the workflow itself, at a slow cadence (each report is a history event).
   let reported = -1;
@@ -225,17 +248,21 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     clearInterval(keepAlive);
     clearTimeout(reporter);
     watch.dispose();
+    deps.live?.remove(liveKey);
     if (flushTimer) handOff();
   };
   const send = (): void => {
-    if (Date.now() - lastHandoff >= HEARTBEAT_HANDOFF_MS) handOff();
-    else flushTimer ??= setTimeout(handOff, HEARTBEAT_HANDOFF_MS).unref();
+    toBoard();
+    const wait = lastHandoff + cadenceMs() - Date.now();
+    if (wait <= 0) handOff();
+    else flushTimer ??= setTimeout(handOff, wait).unref();
   };
   void activity.cancelled.catch(() => {
     if (flushTimer) clearTimeout(flushTimer);
     clearInterval(keepAlive);
     clearTimeout(reporter);
     watch.dispose();
+    deps.live?.remove(liveKey);
   });
 
   const ctx: OwnedStepContext = {

@@ -65,7 +65,8 @@ import type { longTask } from '../workflows/long-task';
 import { InvalidTransitionError, UnknownCheckpointError, UnknownTaskError } from './errors';
 import { CatalogReader } from './catalog';
 import { TaskHandle } from './handle';
-import { heartbeatsOf, watchProgress, withHeartbeats } from './progress';
+import { heartbeatsOf, liveBeats, needsHeartbeats, watchProgress, withHeartbeats } from './progress';
+import { newestBeats } from '../shared/progress-board';
 import { continueAfterLimit, doneSteps, resetToCheckpoint, retryTask } from './recovery';
 import type {
   CheckedAgainst,
@@ -207,12 +208,16 @@ export class LongrunClient {
    * time of its last workflow task).
    */
   async progress(taskId: string): Promise<TaskProgress> {
-    const handle = this.client.workflow.getHandle(taskId);
-    const [progress, description] = await this.wrap(taskId, () =>
-      Promise.all([this.query(taskId, progressQuery), handle.describe()])
+    const [progress, live] = await this.wrap(taskId, () =>
+      Promise.all([this.query(taskId, progressQuery), liveBeats(this.client, this.taskQueue, taskId)])
     );
     if (hasEnded(progress.state)) return progress;
-    return withHeartbeats(progress, await heartbeatsOf(this.client, description), Date.now());
+    // The board covers every running step unless its worker runs without one (or on another queue):
+    // then the heartbeats on the server are the freshest counts.
+    if (!needsHeartbeats(progress, live)) return withHeartbeats(progress, live, Date.now());
+    const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
+    const beats = newestBeats(live, await heartbeatsOf(this.client, description));
+    return withHeartbeats(progress, beats, Date.now());
   }
 
   /** Pauses a task; resolves once its running step has stopped and saved its cursor. */

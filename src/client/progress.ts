@@ -13,6 +13,9 @@ import {
   type TaskProgress,
 } from '../shared/progress';
 import { isStepHeartbeat } from '../shared/step-io';
+import { beatOf, boardWorkflowId, type BoardEntry } from '../shared/progress-board';
+import { hasEnded } from '../shared/lifecycle';
+import { liveProgressQuery } from '../workflows/progress-board';
 import { ValidationError } from '../shared/validation';
 import type { WatchOptions } from './types';
 
@@ -31,6 +34,34 @@ export async function heartbeatsOf(
     if (isStepHeartbeat(details)) beats.push(details);
   }
   return beats;
+}
+
+/** How long `progress()` waits for the live progress board before it reads heartbeats instead. */
+const BOARD_WAIT_MS = 1_500;
+
+/** The task's entries on its queue's live progress board; none when the board is missing or slow. */
+export async function liveBeats(client: Client, taskQueue: string, taskId: string): Promise<StepBeat[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<BoardEntry[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), BOARD_WAIT_MS);
+  });
+  try {
+    const board = client.workflow.getHandle(boardWorkflowId(taskQueue));
+    const entries = await Promise.race([board.query(liveProgressQuery, [taskId]), late]);
+    return entries.map(beatOf);
+  } catch {
+    return []; // no board yet (no worker with one has reported), or it did not answer
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether a running step of this progress has no live entry, so its heartbeat must be read. */
+export function needsHeartbeats(progress: TaskProgress, live: readonly StepBeat[]): boolean {
+  if (hasEnded(progress.state)) return false;
+  // A task started before engine v2 says only that it executes: its step's beat is the heartbeat.
+  if (!progress.running) return progress.state === 'executing' && live.length === 0;
+  return progress.running.some((r) => r.state === 'running' && !live.some((b) => b.stepId === r.id));
 }
 
 /** A running task's progress as of `now`, with its steps' heartbeats merged in. */

@@ -66,8 +66,9 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   /** Backup copies of artifacts at high durability. @default "<artifact dir>-backup" */
   LONGRUN_ARTIFACT_BACKUP_DIR: z.string().min(1).optional(),
   /**
-   * Caps the checkpoint interval (SDK heartbeat throttle) of every step on this worker, ms: how old a
-   * step's cursor on the server, its item progress in the client and a pause's delay can get.
+   * The checkpoint interval of every step on this worker while it is under its heartbeat budget
+   * (LONGRUN_HEARTBEATS_PER_SECOND), ms: how old a step's cursor on the server and a pause's delay
+   * can get. Also the SDK's heartbeat throttle cap.
    * @default 1000
    */
   LONGRUN_MAX_CHECKPOINT_INTERVAL_MS: z.coerce
@@ -76,6 +77,22 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
     .min(10)
     .max(600_000)
     .default(DEFAULT_MAX_CHECKPOINT_INTERVAL_MS),
+  /**
+   * Heartbeats per second this worker's running steps may send together (each is one server write):
+   * past it, each step's checkpoint interval grows (up to half its heartbeat timeout); 0: no budget.
+   * @default 100
+   */
+  LONGRUN_HEARTBEATS_PER_SECOND: z.coerce.number().int().min(0).max(100_000).default(100),
+  /**
+   * How often the worker sends its steps' item counts to the task queue's live progress board (one
+   * signal for all of them), ms; 0 turns the board off (clients then read heartbeats).
+   * @default 1000
+   */
+  LONGRUN_LIVE_PROGRESS_MS: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= 100 && v <= 60_000), 'must be 0 (off) or 100 to 60000')
+    .default(1_000),
   /**
    * How often a running step reports item progress to its workflow (a signal: one history event), ms;
    * 0 turns it off. Feeds the raw `progress` query, Current Details and `LongrunProgress`.
@@ -176,6 +193,10 @@ export interface LongrunConfig extends ClientConfig {
   devUiPort: number;
   maxCheckpointIntervalMs: number;
   progressReportMs: number;
+  /** See LONGRUN_HEARTBEATS_PER_SECOND. */
+  heartbeatsPerSecond: number;
+  /** See LONGRUN_LIVE_PROGRESS_MS; 0: off. */
+  liveProgressMs: number;
   /** Circuit breakers of external services (LONGRUN_BREAKER_*). */
   breaker: BreakerSettings;
   /** The LLM adapter's settings (LONGRUN_LLM_*), or undefined when no base URL is set. */
@@ -276,6 +297,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     artifactBackupDir: resolve(cwd, e.LONGRUN_ARTIFACT_BACKUP_DIR ?? `${artifactDir}-backup`),
     maxCheckpointIntervalMs: e.LONGRUN_MAX_CHECKPOINT_INTERVAL_MS,
     progressReportMs: e.LONGRUN_PROGRESS_REPORT_MS,
+    heartbeatsPerSecond: e.LONGRUN_HEARTBEATS_PER_SECOND,
+    liveProgressMs: e.LONGRUN_LIVE_PROGRESS_MS,
     breaker: {
       failureThreshold: e.LONGRUN_BREAKER_THRESHOLD,
       recoveryTimeoutMs: e.LONGRUN_BREAKER_RECOVERY_MS,

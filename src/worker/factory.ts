@@ -5,6 +5,7 @@ import { actionRegistry, createActivities, type AgentAction } from '../activitie
 import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { datasetActions } from '../activities/agents/dataset';
 import { LlmClient, llmActions } from '../activities/llm';
+import { ProgressReporter } from './progress-reporter';
 import { catalogOf, publishActions, workerIdentity } from './action-publisher';
 import { loadActionModules } from './action-modules';
 import { ArtifactStore } from '../runtime/artifact-store';
@@ -52,6 +53,8 @@ export interface LongrunWorker {
   resources: WorkerResources | undefined;
   /** The worker's identity (as the Web UI shows it). */
   identity: string;
+  /** Its live progress reporter (running already); undefined when LONGRUN_LIVE_PROGRESS_MS=0. */
+  live: ProgressReporter | undefined;
 }
 
 const GRPC_NOT_FOUND = 5;
@@ -127,6 +130,19 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
   const ownSlots =
     opts.workerOptions?.tuner !== undefined ||
     opts.workerOptions?.maxConcurrentActivityTaskExecutions !== undefined;
+  let state = (): string => 'RUNNING';
+  const live =
+    config.liveProgressMs > 0
+      ? new ProgressReporter({
+          connection,
+          namespace: config.namespace,
+          taskQueue: config.taskQueue,
+          identity,
+          heartbeatsPerSecond: config.heartbeatsPerSecond,
+          intervalMs: config.liveProgressMs,
+          active: () => state() === 'RUNNING' || state() === 'INITIALIZED' || state() === 'STOPPING',
+        })
+      : undefined;
   const activities = createActivities({
     actions: actionRegistry(actions),
     artifacts: new ArtifactStore(config.artifactDir, {
@@ -136,6 +152,8 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     }),
     workRoot: join(config.dataDir, 'work'),
     progressSignalMs: config.progressReportMs,
+    heartbeatEveryMs: config.maxCheckpointIntervalMs,
+    ...(live ? { live } : {}),
     webhookSecret: config.webhookSecret,
     ...(llm ? { model: { client: llm, prices: config.llm?.prices ?? {} } } : {}),
     ...(resources ? { resources: resources.gate } : {}),
@@ -173,6 +191,8 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     ...opts.workerOptions,
   });
   resources?.start();
+  state = () => worker.getState();
+  live?.start();
   const catalog = catalogOf(actions, config.taskQueue, identity);
   try {
     await publishActions(connection, config.namespace, catalog);
@@ -182,5 +202,5 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
       `longrun: could not publish this worker's actions: ${err instanceof Error ? err.message : String(err)}`
     );
   }
-  return { worker, connection, ownsConnection: !opts.connection, actions, resources, identity };
+  return { worker, connection, ownsConnection: !opts.connection, actions, resources, identity, live };
 }

@@ -88,3 +88,6 @@ export type {
 export { ModeSlotSupplier } from './slot-supplier';
 export type { StepResourceGate, ResourceStop } from '../activities/resource-gate';
 export type { WorkerResources } from './resources';
+export { ProgressReporter } from './progress-reporter';
+export type { ProgressReporterOptions } from './progress-reporter';
+export type { BoardEntry, LiveProgress } from '../shared/progress-board';

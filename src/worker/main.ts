@@ -67,7 +67,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
   }
   const address = config.address ?? `127.0.0.1:${config.devPort}`;
   const created = await createLongrunWorker({ config, address });
-  const { worker, connection, resources } = created;
+  const { worker, connection, resources, live } = created;
   log(`task queue "${config.taskQueue}" on ${address}/${config.namespace}`);
   const health = config.health
     ? await startHealthServer({
@@ -113,6 +113,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
   } finally {
     clearTimeout(deadline);
     resources?.stop();
+    await live?.stop(); // the board learns at once that this worker's steps have left
     await health?.close();
     await connection.close();
   }

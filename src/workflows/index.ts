@@ -11,3 +11,4 @@ export { longTask, progressQuery } from './long-task';
 export { deliverWebhook } from './notify';
 export type { LongTaskInput, LongTaskResult } from './long-task';
 export { actionCatalog, actionsQuery, publishActionsSignal } from './action-catalog';
+export { progressBoard, boardReportSignal, liveProgressQuery } from './progress-board';

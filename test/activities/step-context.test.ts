@@ -7,6 +7,7 @@ import { createStepContext, type StepContext } from '../../src/activities/step-c
 import { ArtifactStore, ArtifactCorruptError } from '../../src/runtime/artifact-store';
 import type { StepHeartbeat } from '../../src/shared/step-io';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { entryKey, type BoardEntry, type LiveProgress } from '../../src/shared/progress-board';
 
 const request = { taskId: 't', phaseId: 'p', stepId: 's', action: 'a', input: {} };
 let dir: string;
@@ -25,20 +26,51 @@ function recordHeartbeats(env: MockActivityEnvironment): StepHeartbeat[] {
 }
 
 describe('StepContext.checkpointed', () => {
-  it('visits every item once and hands the SDK at most one checkpoint per 100 ms, then the latest', async () => {
+  it('visits every item once and hands the SDK at most one checkpoint per checkpoint interval, then the latest', async () => {
     const env = new MockActivityEnvironment();
     const beats = recordHeartbeats(env);
     const seen = await env.run(async () => {
-      const ctx = createStepContext(request, { artifacts, workDir: dir });
+      const ctx = createStepContext(request, { artifacts, workDir: dir, heartbeatEveryMs: 100 });
       const out: string[] = [];
       for await (const item of ctx.checkpointed(['a', 'b', 'c'])) out.push(item);
-      expect(beats).toHaveLength(1); // the rest coalesced within 100 ms
+      expect(beats).toHaveLength(1); // the rest coalesced within the 100 ms interval
       await new Promise((r) => setTimeout(r, 150)); // ... and flushed by the timer
       return out;
     });
     expect(seen).toEqual(['a', 'b', 'c']);
     expect(beats.map((b) => b.cursor)).toEqual([null, { next: 3 }]);
     expect(beats.at(-1)).toMatchObject({ done: 3, total: 3 });
+  });
+
+  it('hands every count to the live progress board while heartbeats follow its cadence, and leaves it when done', async () => {
+    const board = new Map<string, BoardEntry>();
+    const removed: string[] = [];
+    const live: LiveProgress = {
+      update: (e) => board.set(entryKey(e), e),
+      remove: (key) => {
+        board.delete(key);
+        removed.push(key);
+      },
+      cadenceMs: () => 400, // as a worker over its heartbeat budget would say
+    };
+    const env = new MockActivityEnvironment();
+    const beats = recordHeartbeats(env);
+    const counts: number[] = [];
+    await env.run(async () => {
+      const ctx = createStepContext(request, { artifacts, workDir: dir, live });
+      for (let i = 1; i <= 10; i++) {
+        ctx.checkpoint({ next: i }, i, 10);
+        counts.push(board.get(entryKey({ taskId: request.taskId, stepId: request.stepId }))?.done ?? -1);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      ctx.dispose();
+    });
+    expect(counts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // 500 ms of checkpoints at a 400 ms cadence: the first, one at 400 ms, and the last at dispose.
+    expect(beats.length).toBeLessThanOrEqual(3);
+    expect(beats.at(-1)).toMatchObject({ cursor: { next: 10 }, done: 10 });
+    expect(removed).toEqual([entryKey({ taskId: request.taskId, stepId: request.stepId })]);
+    expect(board.size).toBe(0);
   });
 
   it('keeps heartbeating the same details while the action reports nothing, and survives a lost progress report', async () => {

@@ -23,6 +23,7 @@ import {
 import { actionRegistry, createActivities, type ActivityDeps, type AgentAction } from '../../src/activities';
 import { LongrunClient } from '../../src/client';
 import { catalogOf, publishActions } from '../../src/worker/action-publisher';
+import { ProgressReporter } from '../../src/worker/progress-reporter';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
@@ -96,8 +97,21 @@ export async function inProcessWorker(opts: {
   publishActions?: boolean;
   /** The LLM client and prices behind `ctx.model` (read when a step runs, so it may be filled in later). */
   model?: ActivityDeps['model'];
-}): Promise<{ worker: Worker; artifacts: ArtifactStore }> {
+  /** A live progress board reporter as `longrun worker` runs (started here; stopped with the worker). */
+  live?: { heartbeatsPerSecond: number; intervalMs?: number };
+}): Promise<{ worker: Worker; artifacts: ArtifactStore; live?: ProgressReporter }> {
   const artifacts = new ArtifactStore(join(opts.dir, 'artifacts'));
+  let state = (): string => 'RUNNING';
+  const live = opts.live
+    ? new ProgressReporter({
+        connection: opts.connection,
+        namespace: 'default',
+        taskQueue: opts.taskQueue,
+        identity: 'test-worker',
+        ...opts.live,
+        active: () => state() !== 'STOPPED' && state() !== 'FAILED',
+      })
+    : undefined;
   const worker = await Worker.create({
     connection: opts.connection,
     taskQueue: opts.taskQueue,
@@ -109,6 +123,7 @@ export async function inProcessWorker(opts: {
       ...(opts.progressSignalMs === undefined ? {} : { progressSignalMs: opts.progressSignalMs }),
       ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
       ...(opts.model === undefined ? {} : { model: opts.model }),
+      ...(live ? { live } : {}),
     }),
     // As the longrun worker does: steps' cursors and pause/cancel requests travel within a second.
     maxHeartbeatThrottleInterval: DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
@@ -117,7 +132,9 @@ export async function inProcessWorker(opts: {
   if (opts.publishActions) {
     await publishActions(opts.connection, 'default', catalogOf(opts.actions, opts.taskQueue, 'test-worker'));
   }
-  return { worker, artifacts };
+  state = () => worker.getState();
+  live?.start();
+  return { worker, artifacts, ...(live ? { live } : {}) };
 }
 
 export interface WorkerEnv {
@@ -142,6 +159,7 @@ export function useWorkerEnv(opts: {
   workerOptions?: Partial<WorkerOptions>;
   publishActions?: boolean;
   model?: ActivityDeps['model'];
+  live?: { heartbeatsPerSecond: number; intervalMs?: number };
 }): WorkerEnv {
   const ctx = {} as WorkerEnv;
   let running: Promise<void> | undefined;
@@ -158,6 +176,7 @@ export function useWorkerEnv(opts: {
       ...(opts.webhookSecret === undefined ? {} : { webhookSecret: opts.webhookSecret }),
       ...(opts.publishActions ? { publishActions: true } : {}),
       ...(opts.model === undefined ? {} : { model: opts.model }),
+      ...(opts.live === undefined ? {} : { live: opts.live }),
     }));
     running = ctx.worker.run();
     ctx.longrun = new LongrunClient(ctx.env.client, opts.taskQueue);

@@ -20,6 +20,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LONGRUN_PROGRESS_REPORT_MS: '10' }, '/w')).toThrow(
       'LONGRUN_PROGRESS_REPORT_MS="10": must be 0 (off) or 1000 to 3600000'
     );
+    const defaults = loadConfig({}, '/w');
+    expect([defaults.heartbeatsPerSecond, defaults.liveProgressMs]).toEqual([100, 1_000]);
+    expect(loadConfig({ LONGRUN_LIVE_PROGRESS_MS: '0' }, '/w').liveProgressMs).toBe(0);
+    expect(() => loadConfig({ LONGRUN_LIVE_PROGRESS_MS: '50' }, '/w')).toThrow(
+      'LONGRUN_LIVE_PROGRESS_MS="50": must be 0 (off) or 100 to 60000'
+    );
+    expect(() => loadConfig({ LONGRUN_HEARTBEATS_PER_SECOND: '-1' }, '/w')).toThrow(
+      'LONGRUN_HEARTBEATS_PER_SECOND="-1"'
+    );
   });
 
   it('uses an existing cluster with TLS when TEMPORAL_ADDRESS and an API key are set', () => {
