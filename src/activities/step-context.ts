@@ -34,13 +34,16 @@ export type { StepContext, ItemCursor } from './step-context-api';
 import type { StepContext, ItemCursor } from './step-context-api';
 
 /**
- * How late a heartbeat may reach the SDK after its cadence is due (a timer's slack). Each heartbeat is
- * one RPC and one server write, so the context hands the SDK its latest details once per cadence
- * (`heartbeatEveryMs`, slower when the worker's heartbeat budget says so), flushing a pending one on a
- * timer; a step that reports nothing still heartbeats at that cadence: it proves the worker is alive
- * and lets a pause or cancel reach the step, which only learns of it from a heartbeat response.
+ * Under its worker's heartbeat budget a step hands the SDK its latest details at most this often and
+ * the SDK's throttle (`heartbeatEveryMs`) sends one per interval; past the budget the context itself
+ * hands them over once per stretched cadence (each heartbeat is one RPC and one server write). A step
+ * that reports nothing still heartbeats: it proves the worker is alive and lets a pause or cancel
+ * reach the step, which only learns of it from a heartbeat response.
  */
 export const HEARTBEAT_HANDOFF_MS = 100;
+
+/** A step that reports nothing still heartbeats this often (or at its stretched cadence). */
+export const KEEPALIVE_MS = 1_000;
 
 /** How long a step may run synchronous work before `yieldIfBusy` gives the event loop a turn. */
 export const YIELD_AFTER_MS = 20;
@@ -148,6 +151,13 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
     heartbeatTimeoutMs ? Math.round(heartbeatTimeoutMs * 0.8) : Number.MAX_SAFE_INTEGER
   );
   const cadenceMs = (): number => deps.live?.cadenceMs(floorMs, heartbeatTimeoutMs) ?? floorMs;
+  // Under the budget the SDK's own throttle (the floor) spaces the RPCs and the context hands it fresh
+  // details every 100 ms; past it the context itself spaces them at the stretched cadence.
+  const handoffGapMs = (): number => {
+    const cadence = cadenceMs();
+    return cadence > floorMs ? cadence : HEARTBEAT_HANDOFF_MS;
+  };
+  const keepAliveMs = (): number => Math.max(cadenceMs(), KEEPALIVE_MS);
   const liveKey = entryKey({ taskId: request.taskId, stepId: request.stepId, item: request.item?.index });
   /** The latest counts to the worker's board, which sends them on within a second. */
   const toBoard = (): void =>
@@ -181,7 +191,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   };
   // Checked four times a second: a timer that fires a millisecond early must not skip a whole beat.
   const keepAlive = setInterval(() => {
-    if (Date.now() - lastHandoff >= cadenceMs()) handOff();
+    if (Date.now() - lastHandoff >= keepAliveMs()) handOff();
     checkIdle();
   }, 250).unref();
 
@@ -253,7 +263,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
   };
   const send = (): void => {
     toBoard();
-    const wait = lastHandoff + cadenceMs() - Date.now();
+    const wait = lastHandoff + handoffGapMs() - Date.now();
     if (wait <= 0) handOff();
     else flushTimer ??= setTimeout(handOff, wait).unref();
   };
