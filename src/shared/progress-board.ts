@@ -10,6 +10,12 @@ import type { StepBeat } from './progress';
 
 export const BOARD_WORKFLOW_TYPE = 'progressBoard';
 export const boardWorkflowId = (taskQueue: string): string => `longrun-progress-${taskQueue}`;
+/**
+ * The board's own task queue, served by a small workflow worker in each longrun worker, so reports
+ * and `live` queries never wait behind the queue's longTask activations. It is the board's workflow
+ * id (the board's continue-as-new relies on that).
+ */
+export const boardTaskQueue = boardWorkflowId;
 
 /** How often a worker sends the board what changed, ms. */
 export const BOARD_REPORT_MS = 1_000;

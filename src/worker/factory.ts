@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { actionRegistry, createActivities, type AgentAction } from '../activities';
@@ -6,6 +5,8 @@ import { codebaseReviewActions } from '../activities/agents/codebase-review';
 import { datasetActions } from '../activities/agents/dataset';
 import { LlmClient, llmActions } from '../activities/llm';
 import { ProgressReporter } from './progress-reporter';
+import { progressBoardPlugin } from './board-worker';
+import { workerWorkflowCode } from './workflow-bundle';
 import { catalogOf, publishActions, workerIdentity } from './action-publisher';
 import { loadActionModules } from './action-modules';
 import { ArtifactStore } from '../runtime/artifact-store';
@@ -20,7 +21,6 @@ import { workerResources, type WorkerResources, type WorkerResourcesOptions } fr
 export const builtinActions: AgentAction[] = [...codebaseReviewActions, ...datasetActions];
 
 /** The prebuilt workflow bundle written by `npm run build` (dist only). */
-const PREBUILT_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
 
 export interface LongrunWorkerOptions {
   config: LongrunConfig;
@@ -159,9 +159,7 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     ...(resources ? { resources: resources.gate } : {}),
     resourceRetryMs: config.resources.resourceRetryMs,
   });
-  const workflows = existsSync(PREBUILT_BUNDLE)
-    ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }
-    : { workflowsPath: require.resolve('../workflows') };
+  const workflows = workerWorkflowCode();
   try {
     await ensureSearchAttributes(connection, config.namespace);
   } catch (err) {
@@ -189,6 +187,20 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     stickyQueueScheduleToStartTimeout: '3 seconds',
     ...(resources && !ownSlots ? { tuner: resources.tuner } : {}),
     ...opts.workerOptions,
+    plugins: [
+      ...(opts.workerOptions?.plugins ?? []),
+      ...(live
+        ? [
+            progressBoardPlugin({
+              connection,
+              namespace: config.namespace,
+              taskQueue: config.taskQueue,
+              identity,
+              workflows,
+            }),
+          ]
+        : []),
+    ],
   });
   resources?.start();
   state = () => worker.getState();

@@ -90,4 +90,8 @@ export type { StepResourceGate, ResourceStop } from '../activities/resource-gate
 export type { WorkerResources } from './resources';
 export { ProgressReporter } from './progress-reporter';
 export type { ProgressReporterOptions } from './progress-reporter';
+export { progressBoardPlugin } from './board-worker';
+export type { BoardWorkerOptions } from './board-worker';
 export type { BoardEntry, LiveProgress } from '../shared/progress-board';
+export { workerWorkflowCode } from './workflow-bundle';
+export type { WorkflowCode } from './workflow-bundle';

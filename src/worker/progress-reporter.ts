@@ -7,6 +7,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import {
   BOARD_ENTRIES_PER_SIGNAL,
   BOARD_REPORT_MS,
+  boardTaskQueue,
   boardWorkflowId,
   entryKey,
   heartbeatCadenceMs,
@@ -93,7 +94,8 @@ export class ProgressReporter implements LiveProgress {
           .filter((e): e is BoardEntry => e !== undefined);
         await this.client.workflow.signalWithStart(progressBoard, {
           workflowId: boardWorkflowId(this.opts.taskQueue),
-          taskQueue: this.opts.taskQueue,
+          // Served by the board worker of each longrun worker (progressBoardPlugin, board-worker.ts).
+          taskQueue: boardTaskQueue(this.opts.taskQueue),
           args: [{}],
           signal: boardReportSignal,
           signalArgs: [

@@ -6,10 +6,10 @@
  */
 import {
   condition,
-  continueAsNew,
   defineQuery,
   defineSignal,
   log,
+  makeContinueAsNewFunc,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -64,7 +64,10 @@ export async function progressBoard(input: ProgressBoardInput = {}): Promise<voi
     if (!reported && Object.keys(board).length === 0) return; // idle: the next report starts a new one
     if (!reported) board = applyReport(board, { worker: 'board', entries: [], gone: [] }, Date.now());
   }
-  await continueAsNew<typeof progressBoard>({ entries: board });
+  // The next run goes to the board's own queue, which is named like its workflow id: a board that an
+  // older worker started on the main queue moves over at its first continue-as-new.
+  const onOwnQueue = makeContinueAsNewFunc<typeof progressBoard>({ taskQueue: workflowInfo().workflowId });
+  await onOwnQueue({ entries: board });
 }
 
 function tooLong(): boolean {

@@ -158,6 +158,28 @@ describe('workflow replay (action catalog)', () => {
   });
 });
 
+describe('workflow replay (progress board)', () => {
+  it('replays a board run on the main queue that took 2,000 reports (one malformed), then continued as new onto its own', async () => {
+    const history = fixture('progress-board-continued-as-new-v1.json') as Fixture;
+    expect(eventTypes(history).at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    expect(
+      eventTypes(history).filter((t) => t === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED').length
+    ).toBeGreaterThan(500);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'progress-board-v1')
+    ).resolves.toBeUndefined();
+  });
+});
+
+describe('workflow bundle', () => {
+  it("preloads zod's library once per context, and none of longrun's schemas", async () => {
+    const { code } = await workflowBundle();
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
+    const loaded = [...preload.matchAll(/__webpack_require__\([^)]*"([^"]+)"\)/g)].map((m) => m[1]);
+    expect(loaded).toEqual(['./src/workflows/zod-library.ts']);
+  });
+});
+
 describe('protobufjs', () => {
   it('is installed once, so JSON histories decode (a duplicate breaks historyFromJSON)', () => {
     const top = require.resolve('protobufjs/package.json');

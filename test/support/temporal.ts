@@ -23,7 +23,9 @@ import {
 import { actionRegistry, createActivities, type ActivityDeps, type AgentAction } from '../../src/activities';
 import { LongrunClient } from '../../src/client';
 import { catalogOf, publishActions } from '../../src/worker/action-publisher';
+import { workflowBundleOptions } from '../../src/worker/workflow-bundle';
 import { ProgressReporter } from '../../src/worker/progress-reporter';
+import { progressBoardPlugin } from '../../src/worker/board-worker';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../../src/shared/durability';
 import { LONGRUN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
@@ -53,7 +55,9 @@ export async function startDevServerEnv(extraArgs: string[] = []): Promise<TestW
 
 /** A hash of what the workflow bundle is made of: workflows, shared code and the installed packages. */
 function workflowSourceHash(): string {
-  const hash = createHash('sha256').update(readFileSync(join(__dirname, '..', '..', 'package-lock.json')));
+  const hash = createHash('sha256')
+    .update(readFileSync(join(__dirname, '..', '..', 'package-lock.json')))
+    .update(readFileSync(join(__dirname, '..', '..', 'src', 'worker', 'workflow-bundle.ts')));
   for (const folder of ['workflows', 'shared']) {
     const root = join(__dirname, '..', '..', 'src', folder);
     for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' }).sort()) {
@@ -73,7 +77,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
     const dir = join(__dirname, '..', '..', 'node_modules', '.cache', 'longrun');
     const file = join(dir, `workflow-bundle-${workflowSourceHash()}.json`);
     if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as WorkflowBundleWithSourceMap;
-    const built = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
+    const built = await bundleWorkflowCode(workflowBundleOptions());
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify(built));
     renameSync(`${file}.tmp`, file);
@@ -112,10 +116,11 @@ export async function inProcessWorker(opts: {
         active: () => state() !== 'STOPPED' && state() !== 'FAILED',
       })
     : undefined;
+  const workflows = { workflowBundle: await workflowBundle() };
   const worker = await Worker.create({
     connection: opts.connection,
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundle(),
+    ...workflows,
     activities: createActivities({
       actions: actionRegistry(opts.actions),
       artifacts,
@@ -128,6 +133,19 @@ export async function inProcessWorker(opts: {
     // As the longrun worker does: steps' cursors and pause/cancel requests travel within a second.
     maxHeartbeatThrottleInterval: DEFAULT_MAX_CHECKPOINT_INTERVAL_MS,
     ...opts.workerOptions,
+    ...(live
+      ? {
+          plugins: [
+            progressBoardPlugin({
+              connection: opts.connection,
+              namespace: 'default',
+              taskQueue: opts.taskQueue,
+              identity: 'test-worker',
+              workflows,
+            }),
+          ],
+        }
+      : {}),
   });
   if (opts.publishActions) {
     await publishActions(opts.connection, 'default', catalogOf(opts.actions, opts.taskQueue, 'test-worker'));
@@ -245,9 +263,13 @@ export function recordHistory(
   runId?: string
 ): void {
   if (process.env.LONGRUN_RECORD_HISTORY !== '1') return;
-  const json = execFileSync(process.env.LONGRUN_TEMPORAL_CLI as string, [
-    ...['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : [])],
-    ...['--address', env.address, '--output', 'json'],
-  ]);
+  const json = execFileSync(
+    process.env.LONGRUN_TEMPORAL_CLI as string,
+    [
+      ...['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : [])],
+      ...['--address', env.address, '--output', 'json'],
+    ],
+    { maxBuffer: 256 * 1024 * 1024 }
+  );
   writeFileSync(join(HISTORIES, file), json);
 }

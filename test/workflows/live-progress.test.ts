@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { boardWorkflowId, type BoardEntry } from '../../src/shared/progress-board';
+import { boardTaskQueue, boardWorkflowId, type BoardEntry } from '../../src/shared/progress-board';
 import { isStepHeartbeat } from '../../src/shared/step-io';
 import { boardReportSignal, liveProgressQuery } from '../../src/workflows/progress-board';
 import { testActions } from '../support/test-actions';
-import { useWorkerEnv } from '../support/temporal';
+import { recordHistory, useWorkerEnv } from '../support/temporal';
 
 const QUEUE = 'live-progress-test';
 const t = useWorkerEnv({
@@ -61,20 +61,18 @@ it('serves fresh item counts from the board while heartbeats follow the worker b
   const beatAges: number[] = [];
   const deadline = Date.now() + 6_000;
   while (Date.now() < deadline) {
-    const [entries, beatAge, progress] = await Promise.all([
-      board()
-        .query(liveProgressQuery, ['live-a'])
-        .catch(() => [] as BoardEntry[]),
-      heartbeatAge('live-a'),
-      t.longrun.progress('live-a'),
-    ]);
+    // The board first, then progress(): its counts can only have grown in between.
+    const entries = await board()
+      .query(liveProgressQuery, ['live-a'])
+      .catch(() => [] as BoardEntry[]);
+    const [beatAge, progress] = await Promise.all([heartbeatAge('live-a'), t.longrun.progress('live-a')]);
     const entry = entries[0];
     if (entry && entry.done > 0 && beatAge !== undefined) {
       boardAges.push(Date.now() - entry.at);
       beatAges.push(beatAge);
       // progress() shows the board's counts (or newer ones reported since): never the older heartbeat.
       const items = progress.running?.[0]?.items;
-      expect(items?.done).toBeGreaterThanOrEqual(entry.done - 1);
+      expect(items?.done).toBeGreaterThanOrEqual(entry.done);
       expect(entry).toMatchObject({ taskId: 'live-a', stepId: 'work', total: 60 });
     }
     await sleep(200);
@@ -101,6 +99,16 @@ it('serves fresh item counts from the board while heartbeats follow the worker b
     await sleep(250);
   }
   expect(left).toEqual([]);
+  // The board runs on its own task queue, served by the worker's board worker (not behind its tasks).
+  const described = await board().describe();
+  expect(described.taskQueue).toBe(boardTaskQueue(QUEUE));
+  const history = await board().fetchHistory();
+  const completedBy = new Set(
+    (history.events ?? []).flatMap((e) =>
+      e.workflowTaskCompletedEventAttributes ? [e.workflowTaskCompletedEventAttributes.identity] : []
+    )
+  );
+  expect([...completedBy]).toEqual(['test-worker (progress board)']);
 });
 
 it('ignores a malformed report and keeps answering', async () => {
@@ -114,4 +122,46 @@ it('ignores a malformed report and keeps answering', async () => {
   expect(entries).toEqual([expect.objectContaining({ taskId: 'probe', done: 2, total: 5 })]);
   // A query with a bad argument answers with nothing rather than failing the board.
   expect(await board().query(liveProgressQuery, 'probe' as never)).toEqual([]);
+});
+
+it('continues as new past its event limit onto its own queue, with every live entry', async () => {
+  // As a worker from before the board had its own queue left it: running on the main queue.
+  await board().terminate('restarted on the main queue');
+  const first = (
+    await t.env.client.workflow.signalWithStart('progressBoard', {
+      workflowId: boardWorkflowId(QUEUE),
+      taskQueue: QUEUE,
+      args: [{}],
+      signal: boardReportSignal,
+      signalArgs: [{ worker: 'old', entries: [{ taskId: 1 }], gone: 'no' } as never],
+    })
+  ).signaledRunId;
+  const now = Date.now();
+  // Each report is one signal event, so 2,040 of them pass the run's 2,000-event limit.
+  for (let i = 0; i < 2_040; i += 40) {
+    await Promise.all(
+      Array.from({ length: 40 }, (_, k) =>
+        board().signal(boardReportSignal, {
+          worker: 'load',
+          entries: [{ taskId: `load-${k}`, stepId: 's', done: i + k, total: 3_000, at: now + i + k }],
+          gone: [],
+        })
+      )
+    );
+  }
+  let runId = first;
+  for (let i = 0; i < 40 && runId === first; i++) {
+    await sleep(250);
+    runId = (await board().describe()).runId;
+  }
+  expect(runId).not.toBe(first);
+  expect((await board().describe()).taskQueue).toBe(boardTaskQueue(QUEUE));
+  const entries = await board().query(
+    liveProgressQuery,
+    Array.from({ length: 40 }, (_, k) => `load-${k}`)
+  );
+  expect(entries).toHaveLength(40);
+  // Each task's newest report (the highest `done` sent for it) survived the handover.
+  for (const e of entries) expect(e.done).toBe(2_000 + Number(e.taskId.slice('load-'.length)));
+  recordHistory(t.env, boardWorkflowId(QUEUE), 'progress-board-continued-as-new-v1.json', first);
 });
