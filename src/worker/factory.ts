@@ -20,8 +20,6 @@ import { workerResources, type WorkerResources, type WorkerResourcesOptions } fr
 /** Every agent action this package ships. */
 export const builtinActions: AgentAction[] = [...codebaseReviewActions, ...datasetActions];
 
-/** The prebuilt workflow bundle written by `npm run build` (dist only). */
-
 export interface LongrunWorkerOptions {
   config: LongrunConfig;
   /** Frontend address; defaults to `config.address`. */
