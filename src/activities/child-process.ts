@@ -1,9 +1,10 @@
 /**
  * Commands an action runs in a child process (`ctx.exec`), under a memory cap and a CPU-time cap
- * (the action's `limits`, or the call's). The child runs in its own process group; every 100 ms the
- * runner adds up the resident memory and CPU time of the whole group (from /proc) and kills the group
- * the moment a cap is passed. That is a resource failure (ResourceError): runStep empties the step's
- * temp folder and the step is retried after the resource delay, from its cursor.
+ * (the action's `limits`, or the call's). The child runs in its own process group; at its start and
+ * then every 100 ms the runner adds up the resident memory and CPU time of the whole group (from
+ * /proc) and kills the group the moment a cap is passed. That is a resource failure (ResourceError):
+ * runStep empties the step's temp folder and the step is retried after the resource delay, from its
+ * cursor.
  *
  * Where /proc is missing (not Linux) the caps are not enforced and the result says so.
  */
@@ -37,7 +38,7 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** The most resident memory the process group held at a sample (every 100 ms: 0 for a shorter command), bytes. */
+  /** The most resident memory the process group held at a sample (at the start, then every 100 ms), bytes. */
   peakRssBytes: number;
   /** CPU time the process group used (user + system), ms, at the last sample. */
   cpuMs: number;
@@ -111,34 +112,41 @@ export function execLimited(
       }
     };
     const name = [command, ...args].join(' ').slice(0, 80);
-    const watch =
-      opts.memoryMb !== undefined || opts.cpuSeconds !== undefined
-        ? setInterval(() => {
-            if (!child.pid) return;
-            void groupUsage(child.pid).then((usage) => {
-              if (!usage) {
-                enforced = false;
-                return;
-              }
-              peakRssBytes = Math.max(peakRssBytes, usage.rssBytes);
-              cpuMs = Math.max(cpuMs, usage.cpuMs);
-              const mb = usage.rssBytes / 1024 / 1024;
-              if (opts.memoryMb !== undefined && mb > opts.memoryMb) {
-                killGroup(
-                  new ResourceError(
-                    `"${name}" held ${Math.round(mb)} MB, over its memory cap of ${opts.memoryMb} MB: killed`
-                  )
-                );
-              } else if (opts.cpuSeconds !== undefined && usage.cpuMs / 1000 > opts.cpuSeconds) {
-                killGroup(
-                  new ResourceError(
-                    `"${name}" used ${(usage.cpuMs / 1000).toFixed(1)} s of CPU, over its cap of ${opts.cpuSeconds} s: killed`
-                  )
-                );
-              }
-            });
-          }, POLL_MS)
-        : undefined;
+    // One sample at a time, the first at once: on a busy machine a /proc walk can take longer than
+    // POLL_MS, and overlapping walks only slow each other down until a short command ends unsampled.
+    const watched = opts.memoryMb !== undefined || opts.cpuSeconds !== undefined;
+    let closed = false;
+    let nextSample: NodeJS.Timeout | undefined;
+    let sampling: Promise<void> = Promise.resolve();
+    const sample = async (): Promise<void> => {
+      if (!child.pid || closed) return;
+      const usage = await groupUsage(child.pid);
+      if (!usage) {
+        enforced = false;
+        return;
+      }
+      peakRssBytes = Math.max(peakRssBytes, usage.rssBytes);
+      cpuMs = Math.max(cpuMs, usage.cpuMs);
+      const mb = usage.rssBytes / 1024 / 1024;
+      if (opts.memoryMb !== undefined && mb > opts.memoryMb) {
+        killGroup(
+          new ResourceError(
+            `"${name}" held ${Math.round(mb)} MB, over its memory cap of ${opts.memoryMb} MB: killed`
+          )
+        );
+      } else if (opts.cpuSeconds !== undefined && usage.cpuMs / 1000 > opts.cpuSeconds) {
+        killGroup(
+          new ResourceError(
+            `"${name}" used ${(usage.cpuMs / 1000).toFixed(1)} s of CPU, over its cap of ${opts.cpuSeconds} s: killed`
+          )
+        );
+      }
+      if (closed) return;
+      nextSample = setTimeout(() => {
+        sampling = sample();
+      }, POLL_MS);
+    };
+    if (watched) sampling = sample();
     const timer =
       opts.timeoutMs === undefined
         ? undefined
@@ -152,7 +160,8 @@ export function execLimited(
     if (signal?.aborted) onAbort();
 
     const done = (): void => {
-      clearInterval(watch);
+      closed = true;
+      clearTimeout(nextSample);
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
@@ -162,8 +171,11 @@ export function execLimited(
     });
     child.once('close', (code, sig) => {
       done();
-      if (over) return reject(over);
-      resolve({ code, signal: sig, stdout, stderr, peakRssBytes, cpuMs, limitsEnforced: enforced });
+      // A walk under way may have read the command before it ended: its figures count.
+      void sampling.then(() => {
+        if (over) return reject(over);
+        resolve({ code, signal: sig, stdout, stderr, peakRssBytes, cpuMs, limitsEnforced: enforced });
+      });
     });
   });
 }
