@@ -33,7 +33,7 @@ import type { PriceTable } from '../shared/model-usage';
 import { activityKeyOf, clearStepState, readStepState } from './step-state';
 import { ApprovalSignal, isStepSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import type { StepResourceGate } from './resource-gate';
-import { runningSteps } from './running-steps';
+import { claimWorkDir, releaseWorkDir, runningSteps } from './running-steps';
 import type { LiveProgress } from '../shared/progress-board';
 
 export interface ActivityDeps {
@@ -122,6 +122,7 @@ export function createActivities(deps: ActivityDeps) {
       const workDir = request.item ? join(stepDir, String(request.item.index)) : stepDir;
       const tempDir = join(workDir, 'tmp');
       await mkdir(tempDir, { recursive: true });
+      await claimWorkDir(workDir); // another worker's cleaner then leaves its temp folder alone
       const activityKey = activityKeyOf(Context.current().info);
       const saved = await readStepState(workDir, activityKey);
       const ctx = createStepContext(request, {
@@ -212,6 +213,7 @@ export function createActivities(deps: ActivityDeps) {
         );
       } finally {
         runningSteps.delete(workDir);
+        await releaseWorkDir(workDir);
         ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it
       }
     },

@@ -8,6 +8,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResourceMonitor } from '../runtime/resource-monitor';
 import { ResourceError } from './errors';
+import { claimedElsewhere } from './running-steps';
 import { ResumeAfterSignal } from './step-signals';
 
 export type ResourceStop =
@@ -124,8 +125,9 @@ export async function folderBytes(path: string): Promise<number> {
 
 /**
  * Empties the temp folders (`<task>/<step>/tmp`, `<task>/<step>/<item>/tmp`) of every step under
- * `workRoot` that is not running here: steps recreate them, and a step that runs again starts with
- * an empty one anyway after a resource failure. Returns the bytes freed.
+ * `workRoot` that is not running, here or in another live worker sharing the folder: steps recreate
+ * them, and a step that runs again starts with an empty one anyway after a resource failure.
+ * Returns the bytes freed.
  */
 export async function clearIdleTempDirs(
   workRoot: string,
@@ -133,7 +135,7 @@ export async function clearIdleTempDirs(
 ): Promise<number> {
   let freed = 0;
   const clear = async (workDir: string): Promise<void> => {
-    if (running.has(workDir)) return;
+    if (running.has(workDir) || (await claimedElsewhere(workDir))) return;
     const tmp = join(workDir, 'tmp');
     const bytes = await folderBytes(tmp);
     if (bytes === 0) return;

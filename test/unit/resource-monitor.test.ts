@@ -1,7 +1,9 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearIdleTempDirs, folderBytes, monitorGate } from '../../src/activities/resource-gate';
+import { claimedElsewhere, claimWorkDir, releaseWorkDir } from '../../src/activities/running-steps';
 import { ResourceMonitor, sampleMachine } from '../../src/runtime/resource-monitor';
 import type { ModeChange, ResourceSample } from '../../src/shared/resources';
 import { ModeSlotSupplier } from '../../src/worker/slot-supplier';
@@ -174,6 +176,45 @@ describe('recreatable files', () => {
       expect(await folderBytes(root)).toBe(1000 + 3 * 2);
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+  it('leaves a step that another live worker runs on the shared data folder, and clears it once that worker is gone', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'longrun-clean-'));
+    // A real process stands in for the other worker: its pid is in the step's claim.
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const step = join(root, 'task-c', 'step-1');
+      await mkdir(join(step, 'tmp'), { recursive: true });
+      await writeFile(join(step, 'tmp', 'scratch.bin'), Buffer.alloc(1000));
+      await writeFile(join(step, '.running'), String(other.pid));
+      expect(await clearIdleTempDirs(root, new Set())).toBe(0);
+      expect(await readdir(join(step, 'tmp'))).toEqual(['scratch.bin']);
+
+      const gone = new Promise((resolve) => other.once('exit', resolve));
+      other.kill('SIGKILL'); // as a crash would: the claim stays behind
+      await gone;
+      expect(await clearIdleTempDirs(root, new Set())).toBe(1000);
+      expect(await readdir(step)).toEqual(['.running']);
+    } finally {
+      other.kill('SIGKILL');
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('claims a work folder for this worker while a step runs and releases only its own claim', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'longrun-claim-'));
+    try {
+      await claimWorkDir(dir);
+      expect(await readFile(join(dir, '.running'), 'utf8')).toBe(String(process.pid));
+      expect(await claimedElsewhere(dir)).toBe(false); // this process's own claim
+      await releaseWorkDir(dir);
+      expect(await readdir(dir)).toEqual([]);
+      await writeFile(join(dir, '.running'), '1'); // taken since by another process (pid 1 lives)
+      expect(await claimedElsewhere(dir)).toBe(true);
+      await releaseWorkDir(dir);
+      expect(await readFile(join(dir, '.running'), 'utf8')).toBe('1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
