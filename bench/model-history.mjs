@@ -9,7 +9,7 @@
 // written to the artifact store, and, beside it, the history the naive design would reach (every
 // request and answer as an activity's input and result: the ledger's exact bytes).
 //
-//   npm run build && node bench/model-history.mjs [--calls 100] [--tokens 209000] [--repeat 1]
+//   npm run build && node bench/model-history.mjs [--calls 100] [--tokens 209000]
 import { createServer } from 'node:http';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -144,6 +144,21 @@ describe('agent.run', () => {
     expect(fake.billed()).toHaveLength(4);
   });
 
+  it('keeps its cursor small when the tools it calls carry a lot (a 1 MB file written again and again)', async () => {
+    const content = 'x'.repeat(1024 * 1024);
+    fake.respond(() => ({ toolCalls: [{ name: 'write_file', arguments: { path: 'big.txt', content } }] }));
+    const { result, beats } = await attempt({ goal: 'write a big file', loopLimit: 2 });
+    // Seen as the same call twice (from a digest of it), so the task pauses with a short reason.
+    expect(result).toMatchObject({
+      pause: { reason: expect.stringContaining('agent loop detected: write_file('), cursor: { turn: 2 } },
+    });
+    const pause = (result as StepResult).pause!;
+    expect(pause.reason.length).toBeLessThan(500);
+    expect(JSON.stringify(pause).length).toBeLessThan(2048);
+    expect(beats.length).toBeGreaterThan(0);
+    for (const beat of beats) expect(JSON.stringify(beat).length).toBeLessThan(2048);
+  });
+
   it('stops at the turn limit and says so', async () => {
     fake.respond(() => ({ toolCalls: [{ name: 'list_files', arguments: { path: `.` } }] }));
     const { result } = await attempt({ goal: 'forever', maxTurns: 2, loopLimit: 10 });

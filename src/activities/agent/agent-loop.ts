@@ -11,6 +11,7 @@
  * const reviewer = agentAction({ name: 'my.reviewer', tools: [...builtinTools, myTool] });
  * ```
  */
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -56,20 +57,22 @@ function inputSchema(toolNames: readonly [string, ...string[]]) {
   });
 }
 
-/** The tool calls of one answer, compared across turns: names and arguments, whitespace aside. */
+/**
+ * The tool calls of one answer, compared across turns: a digest of names and arguments, whitespace
+ * aside. A digest because it is kept in the cursor, which rides every heartbeat: a `write_file` of
+ * a megabyte must not. (A cursor from before held the text: it differs once, and counts afresh.)
+ */
 function signatureOf(calls: readonly ToolCall[]): string {
-  // Redacted: it is kept in the cursor, which goes to the history.
-  return redactSecrets(
-    JSON.stringify(
-      calls.map((c) => {
-        try {
-          return [c.function.name, JSON.parse(c.function.arguments) as unknown];
-        } catch {
-          return [c.function.name, c.function.arguments];
-        }
-      })
-    )
+  const canonical = JSON.stringify(
+    calls.map((c) => {
+      try {
+        return [c.function.name, JSON.parse(c.function.arguments) as unknown];
+      } catch {
+        return [c.function.name, c.function.arguments];
+      }
+    })
   );
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** Tool calls of the last answer that have no result yet. */
