@@ -6,7 +6,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { formatActivity } from '../shared/activity-log';
 import { formatDuration } from '../shared/duration';
-import { formatUsage } from '../shared/model-usage';
+import { formatUsage, totalTokens } from '../shared/model-usage';
 import { budgetLineText } from '../shared/budget';
 import { runningStepText, type TaskProgress } from '../shared/progress';
 import { BAR_STYLE, bar, progressFields, timingText } from './format';
@@ -31,6 +31,15 @@ export function statusText(taskId: string, execution: string, p: TaskProgress | 
     );
   }
   if (p.usage) lines.push(`model usage ${formatUsage(p.usage)}`);
+  const bySteps = Object.entries(p.usageByStep ?? {});
+  // One step's figures are the task's; several: the five that cost most (then most tokens).
+  if (bySteps.length > 1) {
+    const top = bySteps
+      .sort(([, a], [, b]) => b.costUsd - a.costUsd || totalTokens(b) - totalTokens(a))
+      .slice(0, 5);
+    for (const [id, u] of top) lines.push(`  step ${id}: ${formatUsage(u)}`);
+    if (bySteps.length > top.length) lines.push(`  and ${bySteps.length - top.length} more steps`);
+  }
   for (const line of p.budget ?? []) lines.push(`budget ${budgetLineText(line)}`);
   for (const a of p.approvals ?? []) {
     const by = `${a.onTimeout === 'approve' ? 'approved' : 'rejected'} by default at ${new Date(a.expiresAt).toISOString()}`;

@@ -41,6 +41,8 @@ export interface RunningStepView {
   rounds: { done: number; of: number | null } | null;
   /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person (absent for timers). */
   waitingFor?: 'quota' | 'approval' | 'resources';
+  /** What its model calls have used, every schedule and item (absent before any). */
+  usage?: ModelUsage;
 }
 
 export interface TaskProgress {
@@ -104,6 +106,8 @@ export interface TaskProgress {
    * price table; null before the first call.
    */
   usage?: ModelUsage | null;
+  /** The same by step id, for steps that made model calls (the first 500 such steps). */
+  usageByStep?: Record<string, ModelUsage>;
   /**
    * The model budget, dimension by dimension: used, soft and hard limits, spend per active hour, and
    * the projected use when the work is done (and whether the hard limit comes first).
@@ -310,6 +314,7 @@ export function runningStepText(r: RunningStepView): string {
   if (r.waitingFor === 'quota') parts.push('waiting for its model quota to reset');
   if (r.waitingFor === 'approval') parts.push('waiting for approval');
   if (r.waitingFor === 'resources') parts.push('waiting for a worker with resources to spare');
+  if (r.usage) parts.push(`model ${formatUsage(r.usage)}`);
   return parts.join(': ');
 }
 

@@ -29,6 +29,8 @@ export interface LongTaskResult {
   skipped?: string[];
   /** What the task's model calls used (every attempt, reused calls counted apart), when it made any. */
   usage?: ModelUsage;
+  /** The same by step id, for steps that made model calls (the first 500 such steps). */
+  usageByStep?: Record<string, ModelUsage>;
   /** Why it was cancelled or stopped early. */
   reason?: string;
   /** Steps not run, for a partial or cancelled result. */

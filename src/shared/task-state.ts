@@ -94,6 +94,8 @@ export interface CarriedState {
   notifySeq: number;
   /** What the task's model calls used in steps that ended a schedule (absent before any). */
   usage?: ModelUsage;
+  /** The same by step id (a fan-out's items together), for the first MAX_STEP_USAGE steps that used any. */
+  stepUsage?: Record<string, ModelUsage>;
   /** The budget as `extend` raised it (absent: the spec's). */
   budget?: BudgetLimits;
   /** Budget dimensions whose soft threshold has been warned about. */

@@ -159,6 +159,33 @@ describe('the progress renderer', () => {
     expect(estimated).toContain('model usage ~12.3k tokens, ~$0.0421');
   });
 
+  it('lists the steps that cost most under the model usage when several steps used the model', () => {
+    const u = (costUsd: number, calls: number) => ({
+      calls, reused: 0, promptTokens: calls * 1000, completionTokens: 0, cachedTokens: 0, costUsd,
+      estimatedCalls: 0, unpricedCalls: 0, latencyMs: 0,
+    }); // prettier-ignore
+    const usageByStep = {
+      a: u(0.01, 1),
+      b: u(0.05, 5),
+      c: u(0, 2),
+      d: u(0.02, 2),
+      e: u(0.03, 3),
+      f: u(0.04, 4),
+    };
+    const lines = statusText('t1', 'RUNNING', progress({ usage: u(0.15, 17), usageByStep })).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('model usage'));
+    expect(lines.slice(at + 1, at + 7)).toEqual([
+      '  step b: 5000 tokens, $0.0500 (5 calls)',
+      '  step f: 4000 tokens, $0.0400 (4 calls)',
+      '  step e: 3000 tokens, $0.0300 (3 calls)',
+      '  step d: 2000 tokens, $0.0200 (2 calls)',
+      '  step a: 1000 tokens, $0.0100 (1 call)',
+      '  and 1 more steps',
+    ]);
+    const one = statusText('t1', 'RUNNING', progress({ usage: u(0.01, 1), usageByStep: { a: u(0.01, 1) } }));
+    expect(one).not.toContain('step a:');
+  });
+
   it('writes one progress line per update to a file or pipe, and JSON lines with --json', () => {
     const lines = new PassThrough();
     const renderer = new ProgressRenderer('lines', lines);

@@ -98,4 +98,77 @@ describe('a model budget', () => {
     expect(new Set(asked).size).toBe(asked.length);
     expect(result.usage).toMatchObject({ calls: TURNS + 1 });
   });
+
+  it('pauses at a tokens budget and then at a cost budget, counts each step apart, and bills nothing twice', async () => {
+    // Every answer: 1,000 prompt and 100 completion tokens, $0.0014 at $1/$4 per million.
+    const usage = { prompt: 1_000, completion: 100 };
+    fake.respond((call) => {
+      const goal = String(call.messages.find((m) => m.role === 'user')?.content);
+      const done = call.messages.filter((m) => m.role === 'tool').length;
+      const turns = goal === 'plan' ? 1 : 6;
+      return done >= turns
+        ? { content: `${goal}: done after ${done}`, usage }
+        : { toolCalls: [{ name: 'list_files', arguments: { path: '.', round: done } }], usage };
+    });
+    const taskId = 'budget-tokens-cost';
+    const spec: TaskSpecInput = {
+      v: 1,
+      taskId,
+      agent: 'budget-test',
+      budget: { tokens: { soft: 2_000, hard: 4_000 }, costUsd: { hard: 0.008 } },
+      phases: [
+        {
+          id: 'p',
+          steps: [
+            { id: 'plan', action: 'agent.run', input: { goal: 'plan', loopLimit: 100 } },
+            { id: 'act', action: 'agent.run', input: { goal: 'act', loopLimit: 100 } },
+          ],
+        },
+      ],
+    };
+    const longrun = new LongrunClient(t.env.client, TASK_QUEUE);
+    const billedBefore = fake.billed().length;
+    const billed = () => fake.billed().slice(billedBefore);
+    await longrun.start(spec);
+    const pausedAt = async (what: string) =>
+      waitFor(what, async () => {
+        const p = await longrun.progress(taskId);
+        return p.state === 'paused' ? p : undefined;
+      });
+
+    // 4 calls are 4,400 tokens: at the 4,000 hard limit, so the 5th is not made.
+    const tokens = await pausedAt('the task paused at its tokens budget');
+    expect(billed()).toHaveLength(4);
+    expect(tokens.usage).toMatchObject({ calls: 4, promptTokens: 4_000, completionTokens: 400 });
+    expect(tokens.budget?.find((b) => b.dimension === 'tokens')).toMatchObject({ used: 4_400, hard: 4_000 });
+    expect(tokens.usageByStep?.plan).toMatchObject({ calls: 2, promptTokens: 2_000 });
+    expect(tokens.usageByStep?.act).toMatchObject({ calls: 2, promptTokens: 2_000 });
+    expect(tokens.running?.find((r) => r.id === 'act')?.usage).toMatchObject({ calls: 2 });
+    expect(tokens.recent.map((e) => e.message).join('\n')).toContain('budget warning: 2200 tokens used');
+
+    await longrun.extend(taskId, { budget: { tokens: 100_000 } });
+    await longrun.resume(taskId);
+    // Calls 5 and 6 cost $0.0084 in all: past the $0.008 limit, so the 7th waits.
+    const cost = await pausedAt('the task paused at its cost budget');
+    expect(billed()).toHaveLength(6);
+    expect(cost.usage?.costUsd).toBeCloseTo(0.0084, 8);
+    expect(cost.budget?.find((b) => b.dimension === 'costUsd')).toMatchObject({ hard: 0.008 });
+    expect(cost.recent.map((e) => e.message).join('\n')).toMatch(/budget: \$0\.01 used of \$0\.01/);
+
+    await longrun.extend(taskId, { budget: { costUsd: 1 } });
+    await longrun.resume(taskId);
+    const result = await longrun.result(taskId);
+    expect(result.state).toBe('completed');
+    expect(result.outputs.act).toMatchObject({ finished: true, answer: 'act: done after 6' });
+    expect(billed()).toHaveLength(9); // plan: 2 answers, act: 7; none asked twice
+    const asked = billed().map((r) => JSON.stringify(r.messages));
+    expect(new Set(asked).size).toBe(asked.length);
+    expect(result.usage).toMatchObject({ calls: 9, reused: 0, promptTokens: 9_000, completionTokens: 900 });
+    expect(result.usage?.costUsd).toBeCloseTo(0.0126, 8);
+    expect(result.usageByStep).toEqual({
+      plan: expect.objectContaining({ calls: 2, promptTokens: 2_000, completionTokens: 200 }),
+      act: expect.objectContaining({ calls: 7, promptTokens: 7_000, completionTokens: 700 }),
+    });
+    expect(result.usageByStep?.act?.costUsd).toBeCloseTo(0.0098, 8);
+  });
 });

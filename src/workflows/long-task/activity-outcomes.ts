@@ -18,11 +18,17 @@ import type { StoppedStep } from '../../shared/task-state';
 import { checkBudget } from './budget';
 import { failureMessage, type RunningUnit, type StepOutcome, type TaskRun } from './run';
 
-/** A schedule of a unit ended: what its model calls used joins the task's total. */
+/** Steps whose model usage is kept one by one; later ones count in the task's total only (a bounded state). */
+export const MAX_STEP_USAGE = 500;
+
+/** A schedule of a unit ended: what its model calls used joins its step's total and the task's. */
 export function spend(run: TaskRun, unit: RunningUnit, usage: ModelUsage | undefined): void {
   unit.usage = null;
   if (!usage) return;
   run.state.usage = addUsage(run.state.usage, usage);
+  const byStep = (run.state.stepUsage ??= {});
+  const id = unit.step.step.id;
+  if (byStep[id] || Object.keys(byStep).length < MAX_STEP_USAGE) byStep[id] = addUsage(byStep[id], usage);
   checkBudget(run);
 }
 

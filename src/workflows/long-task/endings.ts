@@ -42,6 +42,7 @@ function resultOf(run: TaskRun, final: LongTaskResult['state'], reason?: string)
     stepsCompleted: doneCount(state.done),
     ...(state.skipped.length ? { skipped: state.skipped } : {}),
     ...(state.usage ? { usage: state.usage } : {}),
+    ...(state.stepUsage ? { usageByStep: state.stepUsage } : {}),
     ...(reason === undefined ? {} : { reason }),
     ...(final === 'completed' ? {} : { stepsRemaining: remaining }),
   };

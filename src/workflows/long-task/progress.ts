@@ -26,7 +26,23 @@ import {
 } from '../../shared/search-attributes';
 import { WAIT_ACTION } from '../../shared/spec';
 import { donePercent, doneCount, firstNotDone, shareOf } from '../../shared/task-plan';
-import { now, type TaskRun } from './run';
+import { now, type RunningUnit, type TaskRun } from './run';
+
+/** What a step's model calls used: its ended schedules plus what its running units last reported. */
+function stepUsage(run: TaskRun, stepId: string, units: readonly RunningUnit[]): ModelUsage | null {
+  const ended = run.state.stepUsage?.[stepId];
+  const live = units.map((u) => u.usage).filter((u) => u !== null);
+  return ended || live.length ? addUsage(ended, ...live) : null;
+}
+
+/** Every step's model usage so far, by step id (absent before any). */
+function usageByStep(run: TaskRun): Record<string, ModelUsage> | undefined {
+  const out: Record<string, ModelUsage> = { ...run.state.stepUsage };
+  for (const unit of run.live.running.values()) {
+    if (unit.usage) out[unit.step.step.id] = addUsage(out[unit.step.step.id], unit.usage);
+  }
+  return Object.keys(out).length ? out : undefined;
+}
 
 /** Every started step that is not done, in plan order. */
 export function runningSteps(run: TaskRun): RunningStepView[] {
@@ -50,6 +66,8 @@ export function runningSteps(run: TaskRun): RunningStepView[] {
       state: unitState,
       share: shareOf(plan, index),
     };
+    const usage = stepUsage(run, step.id, units);
+    if (usage) Object.assign(base, { usage });
     if (fan) {
       const done = countIndices(fan.done);
       const failed = countIndices(fan.failed);
@@ -185,6 +203,7 @@ export function progressOf(run: TaskRun): TaskProgress {
     running,
     category: limits.category,
     usage: taskUsage(run),
+    ...(usageByStep(run) ? { usageByStep: usageByStep(run) } : {}),
     ...(state.approvals?.pending.length ? { approvals: state.approvals.pending } : {}),
   };
   const progress = recomputeProgress(base, now());
