@@ -13,12 +13,11 @@
  * });
  * ```
  */
-import { spawn } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { withoutSecrets } from '../../runtime/secrets';
 import type { ToolClass } from '../../shared/spec';
+import { execLimited } from '../child-process';
 import type { ToolDefinition } from '../llm/llm-client';
 
 /** What a running tool gets. */
@@ -163,21 +162,21 @@ export const shellTool = defineTool({
   description: 'Runs a shell command in the workspace; returns its exit code, stdout and stderr.',
   kind: 'shell',
   input: z.object({ command: z.string().min(1).max(10_000) }),
-  run({ command }, { workspace, signal }) {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn('sh', ['-c', command], {
-        cwd: workspace,
-        env: withoutSecrets(), // the model reads what its commands print
-        signal,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout = clip(stdout + d.toString(), MAX_TOOL_RESULT_CHARS)));
-      child.stderr.on('data', (d: Buffer) => (stderr = clip(stderr + d.toString(), MAX_TOOL_RESULT_CHARS)));
-      child.once('error', reject);
-      child.once('close', (code) => resolvePromise({ exitCode: code, stdout, stderr }));
-    });
+  async run({ command }, { workspace, signal }) {
+    // Its own process group (ctx.exec's runner): at the time limit the command and all it started
+    // are killed, not only the shell. No secret variables: the model reads what its commands print.
+    const r = await execLimited(
+      'sh',
+      ['-c', command],
+      { cwd: workspace, maxOutputBytes: MAX_TOOL_RESULT_CHARS },
+      signal
+    );
+    return {
+      exitCode: r.code,
+      ...(r.signal ? { signal: r.signal } : {}),
+      stdout: clip(r.stdout),
+      stderr: clip(r.stderr),
+    };
   },
 });
 
