@@ -239,6 +239,27 @@ describe('ctx.model.chat', () => {
     expect(result.result).toMatchObject({ type: 'LongrunTransient', nextRetryDelay: 40_000 });
   });
 
+  it('retries a rate limit whose reset is further off than the task waits for, after the reset', async () => {
+    fake.setMode('rate-limit', { headers: { 'x-ratelimit-reset-requests': '40s' } });
+    const result = await attempt(
+      activities(),
+      request(
+        { prompts: prompts(1) },
+        {
+          limits: {
+            idleWarningMs: 60_000,
+            idlePauseMs: 120_000,
+            tools: { shell: 1, file: 1, browser: 1, search: 1 },
+            quotaWaitMs: 10_000, // the reset is 40 s away
+          },
+        }
+      ),
+      { attempt: 1 }
+    );
+    expect(result.result).toMatchObject({ type: 'LongrunTransient', nextRetryDelay: 40_000 });
+    expect(result.result).not.toHaveProperty('resumeAfter');
+  });
+
   it('refuses with the variable to set when the worker has no model', async () => {
     const acts = createActivities({
       actions: actionRegistry([chatter]),

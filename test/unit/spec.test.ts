@@ -1,5 +1,12 @@
 import { codebaseReviewSpec } from '../../src/shared/plans';
-import { flattenSteps, referencedSteps, stepTimeoutMs, TaskSpecSchema } from '../../src/shared/spec';
+import {
+  DEFAULT_QUOTA_WAIT_MS,
+  flattenSteps,
+  quotaWaitOf,
+  referencedSteps,
+  stepTimeoutMs,
+  TaskSpecSchema,
+} from '../../src/shared/spec';
 import { resolveStepInput } from '../../src/shared/step-io';
 import { parseOrThrow, ValidationError } from '../../src/shared/validation';
 
@@ -21,6 +28,18 @@ function issuesFor(spec: unknown): string[] {
 }
 
 describe('TaskSpecSchema', () => {
+  it('reads the quota wait: an hour by default, a duration, or false for none (rate limits retried)', () => {
+    const withWait = (quotaWait?: unknown) =>
+      quotaWaitOf(
+        TaskSpecSchema.parse({ ...minimal, ...(quotaWait === undefined ? {} : { timeouts: { quotaWait } }) })
+      );
+    expect(withWait()).toBe(DEFAULT_QUOTA_WAIT_MS);
+    expect(withWait('2h')).toBe(7_200_000);
+    expect(withWait(false)).toBe(0);
+    expect(() => withWait(true)).toThrow();
+    expect(() => withWait('8d')).toThrow(); // longer than a week
+  });
+
   it('accepts a minimal spec and fills in defaults', () => {
     const spec = TaskSpecSchema.parse(minimal);
     expect(spec.durability).toBe('standard');
