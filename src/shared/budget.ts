@@ -204,9 +204,10 @@ export function budgetLineText(line: BudgetLine): string {
   const f = (n: number) => formatAmount(line.dimension, n);
   const parts = [line.hard !== null ? `${f(line.used)} of ${f(line.hard)}` : f(line.used)];
   if (line.soft !== null) parts.push(`(warn at ${f(line.soft)})`);
+  if (line.perHour !== null && line.used > 0) parts.push(`, ${f(line.perHour)} per active hour`);
   if (line.projected !== null && line.used < (line.hard ?? Infinity))
     parts.push(
       `, about ${f(line.projected)} at the end${line.runsOutFirst ? ': the budget runs out first' : ''}`
     );
-  return parts.join(' ').replace(' ,', ',');
+  return parts.join(' ').replaceAll(' ,', ',');
 }

@@ -178,6 +178,70 @@ describe('longrun CLI', () => {
     expect(JSON.parse(rerun.stdout)).toMatchObject({ state: 'completed', stepsCompleted: 2 });
   });
 
+  it('answers approvals (approve, reject) and raises a model budget (extend --calls), refusing what does not apply', async () => {
+    const ledger = join(t.dir, 'cli-approve.ledger');
+    const spec = specFile('approve', {
+      v: 1,
+      taskId: 'cli-approve',
+      agent: 'cli-test',
+      budget: { calls: 4 },
+      phases: [
+        {
+          id: 'p',
+          steps: [
+            { id: 'go', action: 'longrun.approval', input: { title: 'Start the work?' } },
+            { id: 'ship', action: 'longrun.approval', input: { title: 'Ship it?', onReject: 'continue' } },
+            { id: 'end', action: 'test.tally', input: { ledger, label: 'end' } },
+          ],
+        },
+      ],
+    });
+    expect((await longrun('start', spec)).code).toBe(0);
+    const pending = (title: string) =>
+      waitFor(`approval "${title}"`, async () => {
+        const status = await longrun('status', 'cli-approve');
+        return status.stdout.includes(`approval needed (step`) && status.stdout.includes(title)
+          ? status.stdout
+          : undefined;
+      });
+    expect(await pending('Start the work?')).toContain(
+      'approval needed (step go): Start the work?; rejected by default at '
+    );
+
+    // The budget: raised; a dimension the task has no budget for, and a bad number, refused.
+    const raised = await longrun('extend', 'cli-approve', '--calls', '10');
+    expect(raised).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining(', calls budget 0 model calls of 10 model calls'),
+    });
+    const noTokens = await longrun('extend', 'cli-approve', '--tokens', '1000');
+    expect(noTokens.code).toBe(4);
+    expect(noTokens.stderr).toContain('no tokens budget to raise');
+    const badCost = await longrun('extend', 'cli-approve', '--cost', 'lots');
+    expect(badCost.code).toBe(2);
+    expect(badCost.stderr).toMatch(/budget\.costUsd/);
+
+    const approved = await longrun('approve', 'cli-approve', '--note', 'looks right', '--by', 'alice');
+    expect(approved).toMatchObject({
+      code: 0,
+      stdout: 'cli-approve: approval approval (step go) approved by alice\n',
+    });
+    await pending('Ship it?');
+    const rejected = await longrun('reject', 'cli-approve', '--by', 'bob', '--json');
+    expect(JSON.parse(rejected.stdout)).toMatchObject({ stepId: 'ship', decision: 'rejected', by: 'bob' });
+    const result = JSON.parse((await longrun('result', 'cli-approve')).stdout) as {
+      state: string;
+      outputs: Record<string, Record<string, unknown>>;
+    };
+    expect(result.state).toBe('completed');
+    expect(result.outputs.ship).toMatchObject({ approved: false });
+    expect(readFileSync(ledger, 'utf8')).toContain('end');
+    // Nothing is pending any more: the answer is refused, naming why.
+    const late = await longrun('approve', 'cli-approve');
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toMatch(/^error: /);
+  });
+
   it('cancels with a reason: result gives the partial results, watch and result exit 6', async () => {
     await longrun('start', specFile('cancel', slowTask('cli-cancel', 5_000, 10)));
     await waitFor('running step b', async () => {

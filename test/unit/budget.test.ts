@@ -69,7 +69,7 @@ describe('model budgets', () => {
     const [line] = budgetLines(limits, usage({ costUsd: 2 }), 25, 1_800_000);
     expect(line).toMatchObject({ used: 2, projected: 8, perHour: 4, runsOutFirst: true });
     expect(budgetLineText(line!)).toBe(
-      '$2.00 of $5.00 (warn at $4.00), about $8.00 at the end: the budget runs out first'
+      '$2.00 of $5.00 (warn at $4.00), $4.00 per active hour, about $8.00 at the end: the budget runs out first'
     );
     expect(budgetLines(limits, usage({ costUsd: 1 }), 50, 1_000)[0]).toMatchObject({
       projected: 2,

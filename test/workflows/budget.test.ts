@@ -146,7 +146,7 @@ describe('a model budget', () => {
     expect(tokens.running?.find((r) => r.id === 'act')?.usage).toMatchObject({ calls: 2 });
     expect(tokens.recent.map((e) => e.message).join('\n')).toContain('budget warning: 2200 tokens used');
 
-    await longrun.extend(taskId, { budget: { tokens: 100_000 } });
+    await longrun.extend(taskId, { budget: { tokens: 7_000 } }); // warn at 3,500, as the spec's half
     await longrun.resume(taskId);
     // Calls 5 and 6 cost $0.0084 in all: past the $0.008 limit, so the 7th waits.
     const cost = await pausedAt('the task paused at its cost budget');
@@ -154,8 +154,13 @@ describe('a model budget', () => {
     expect(cost.usage?.costUsd).toBeCloseTo(0.0084, 8);
     expect(cost.budget?.find((b) => b.dimension === 'costUsd')).toMatchObject({ hard: 0.008 });
     expect(cost.recent.map((e) => e.message).join('\n')).toMatch(/budget: \$0\.01 used of \$0\.01/);
+    // 6,600 tokens: past the raised budget's warning threshold, not yet at its limit.
+    expect(cost.warnings).toContain(
+      'the tokens budget is past its warning threshold: 6600 tokens used of 7000 tokens'
+    );
+    expect(cost.budget?.find((b) => b.dimension === 'tokens')).toMatchObject({ soft: 3_500, hard: 7_000 });
 
-    await longrun.extend(taskId, { budget: { costUsd: 1 } });
+    await longrun.extend(taskId, { budget: { costUsd: 1, tokens: 100_000 } });
     await longrun.resume(taskId);
     const result = await longrun.result(taskId);
     expect(result.state).toBe('completed');

@@ -215,11 +215,17 @@ export function progressOf(run: TaskRun): TaskProgress {
   );
   if (budget.length === 0) return progress;
   const warnings = [...(progress.warnings ?? [])];
-  for (const line of budget)
+  for (const line of budget) {
+    const f = (n: number) => formatAmount(line.dimension, n);
+    if (line.soft !== null && line.used >= line.soft && (line.hard === null || line.used < line.hard))
+      warnings.push(
+        `the ${line.dimension} budget is past its warning threshold: ${f(line.used)} used${line.hard === null ? '' : ` of ${f(line.hard)}`}`
+      );
     if (line.runsOutFirst && line.projected !== null && line.hard !== null)
       warnings.push(
-        `the ${line.dimension} budget runs out before the work: about ${formatAmount(line.dimension, line.projected)} needed, ${formatAmount(line.dimension, line.hard)} allowed`
+        `the ${line.dimension} budget runs out before the work: about ${f(line.projected)} needed, ${f(line.hard)} allowed`
       );
+  }
   return { ...progress, budget, warnings };
 }
 
