@@ -17,6 +17,7 @@ import { LlmClient } from '../../src/activities/llm';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import type { StepLimits, StepRequest, StepResult } from '../../src/shared/step-io';
 import { startFakeLlm, type FakeCall, type FakeLlm, type FakeReply } from '../support/fake-llm';
+import { processRunning } from '../support/worker-process';
 
 let fake: FakeLlm;
 let site: Server;
@@ -96,16 +97,6 @@ async function runAgent(tools: string[], limits?: Partial<StepLimits['tools']>):
   return new MockActivityEnvironment().run(async (): Promise<StepResult> => acts.runStep(request));
 }
 
-/** Running, not gone or a zombie waiting for its reaper. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 describe('agent tools in the loop', () => {
   it('http_request hands the model the status and body, and sends a POST body', async () => {
     fake.respond(
@@ -144,8 +135,8 @@ describe('agent tools in the loop', () => {
     // The shell's own child is gone too: the whole process group was killed at the limit.
     const sleeper = Number(readFileSync(pidFile, 'utf8'));
     const deadline = Date.now() + 2_000;
-    while (alive(sleeper) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(sleeper)).toBe(false);
+    while (processRunning(sleeper) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(processRunning(sleeper)).toBe(false);
   });
 
   it('delete_file removes a file, refuses a folder and says when a file is missing', async () => {

@@ -13,6 +13,7 @@ import { actionRegistry, createActivities, defineAction, ResourceError } from '.
 import { execLimited } from '../../src/activities/child-process';
 import { ArtifactStore } from '../../src/runtime/artifact-store';
 import { registerSecrets } from '../../src/runtime/secrets';
+import { processRunning } from '../support/worker-process';
 
 let dir: string;
 beforeAll(() => {
@@ -23,16 +24,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const node = process.execPath;
 /** Grows its resident memory by 16 MB every 50 ms (Buffers filled, so the pages are real). */
 const GROW = 'const a = []; setInterval(() => a.push(Buffer.alloc(16 << 20, 1)), 50)';
-
-/** Running, not gone or a zombie waiting for its reaper. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('execLimited', () => {
   it('runs a command and reports its output, exit code, peak memory and CPU time', async () => {
@@ -61,7 +52,7 @@ describe('execLimited', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     await new Promise((r) => setTimeout(r, 200));
-    expect(alive(grandchild)).toBe(false);
+    expect(processRunning(grandchild)).toBe(false);
   });
 
   it('kills a command past its CPU-time cap', async () => {
