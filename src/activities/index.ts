@@ -33,7 +33,7 @@ import type { PriceTable } from '../shared/model-usage';
 import { activityKeyOf, clearStepState, readStepState } from './step-state';
 import { ApprovalSignal, isStepSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import type { StepResourceGate } from './resource-gate';
-import { claimWorkDir, releaseWorkDir, runningSteps } from './running-steps';
+import { claimWorkDir, releaseWorkDir, runningSteps, type RunningStep } from './running-steps';
 import type { LiveProgress } from '../shared/progress-board';
 
 export interface ActivityDeps {
@@ -139,19 +139,27 @@ export function createActivities(deps: ActivityDeps) {
       });
       const startedAt = Date.now();
       const item = request.item?.index ?? null;
-      runningSteps.set(workDir, {
+      const running: RunningStep = {
+        state: deps.resources ? 'waiting' : 'running',
         taskId: request.taskId,
         stepId: request.stepId,
         item,
         startedAt,
         checkpointAt: startedAt,
-      });
+      };
+      runningSteps.set(workDir, running);
+      let leave: (() => void) | undefined;
       // What this schedule's model calls used travels with every way the step can end.
       const usage = (): Pick<StepResult, 'usage'> => {
         const state = ctx.model.state();
         return state ? { usage: state.usage } : {};
       };
       try {
+        if (deps.resources) {
+          leave = await deps.resources.admit(Context.current().cancellationSignal);
+          running.state = 'running';
+          running.checkpointAt = Date.now(); // a wait for a slot risks no work
+        }
         await ctx.checkResources(); // a worker short of resources sends the step away before it starts
         const output = await action.run(ctx, parsed.data);
         if (request.item?.keepOutput) {
@@ -212,6 +220,7 @@ export function createActivities(deps: ActivityDeps) {
           deps.resourceRetryMs
         );
       } finally {
+        leave?.();
         runningSteps.delete(workDir);
         await releaseWorkDir(workDir);
         ctx.dispose(); // hands over the latest cursor too: a retry of this step resumes from it

@@ -18,6 +18,12 @@ export type ResourceStop =
   | { kind: 'fail'; message: string };
 
 export interface StepResourceGate {
+  /**
+   * Waits until fewer steps run here than the worker's slots now allow, then counts this one in; call
+   * the returned function when it ends. Slots reserved for polls before a smaller mode began would
+   * otherwise let a burst of new steps in; a waiting step holds a Temporal slot, not the machine.
+   */
+  admit(signal: AbortSignal): Promise<() => void>;
   /** Checked at a step's start and at its checkpoints: why it must stop now, or null. */
   check(step: { essential: boolean }): ResourceStop | null;
   /** How many times longer than usual steps wait between progress reports now (1: normal). */
@@ -27,7 +33,10 @@ export interface StepResourceGate {
 /** The gate of a worker's monitor. `waitMs`: how long a step sent away waits before it runs again. */
 export function monitorGate(monitor: ResourceMonitor, opts: { waitMs?: number } = {}): StepResourceGate {
   const waitMs = opts.waitMs ?? Math.max(5_000, 2 * monitor.intervalMs);
+  const admission = new Admission(() => monitor.slots);
+  monitor.onSlots(() => admission.wake());
   return {
+    admit: (signal) => admission.enter(signal),
     progressFactor: () => (monitor.mode === 'degraded' || monitor.mode === 'minimal' ? 4 : 1),
     check({ essential }) {
       const why = monitor.reasons.join('; ') || `level ${monitor.level}`;
@@ -55,6 +64,62 @@ export function monitorGate(monitor: ResourceMonitor, opts: { waitMs?: number } 
       return null;
     },
   };
+}
+
+/** Steps let in, at most `capacity()` at a time; the others wait in arrival order. */
+export class Admission {
+  private inside = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly capacity: () => number) {}
+
+  get running(): number {
+    return this.inside;
+  }
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  async enter(signal: AbortSignal): Promise<() => void> {
+    if (this.inside < this.capacity() && this.queue.length === 0) this.inside++;
+    else {
+      // wake() counts a waiting step in before it resolves its turn, so no newcomer slips past it.
+      await new Promise<void>((resolve, reject) => {
+        const turn = (): void => {
+          signal.removeEventListener('abort', abort);
+          resolve();
+        };
+        const abort = (): void => {
+          const i = this.queue.indexOf(turn);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(
+            signal.reason instanceof Error
+              ? signal.reason
+              : new Error('stopped while waiting for a step slot')
+          );
+        };
+        if (signal.aborted) return abort();
+        signal.addEventListener('abort', abort, { once: true });
+        this.queue.push(turn);
+      });
+    }
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.inside--;
+      this.wake();
+    };
+  }
+
+  /** Lets waiting steps in, oldest first, while there are free slots. */
+  wake(): void {
+    while (this.queue.length > 0 && this.inside < this.capacity()) {
+      this.inside++;
+      this.queue.shift()?.();
+    }
+  }
 }
 
 /**

@@ -10,6 +10,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface RunningStep {
+  /** `waiting`: for a step slot of its worker (fewer in degraded and minimal mode); `running`: let in. */
+  state: 'waiting' | 'running';
   taskId: string;
   stepId: string;
   item: number | null;

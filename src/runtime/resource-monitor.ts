@@ -162,6 +162,7 @@ export class ResourceMonitor {
   private readonly samples: ResourceSample[] = [];
   private readonly changes: ModeChange[] = [];
   private readonly listeners: ((change: ModeChange, monitor: ResourceMonitor) => void)[] = [];
+  private readonly slotListeners: ((slots: number) => void)[] = [];
   private state: ModeState;
   private assessment: Assessment = {
     level: 'healthy',
@@ -218,6 +219,11 @@ export class ResourceMonitor {
   /** Called after every mode change, in order; a listener that throws does not stop the others. */
   onChange(listener: (change: ModeChange, monitor: ResourceMonitor) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called whenever the slots change, with or without a mode change (recovery ramps up between changes). */
+  onSlots(listener: (slots: number) => void): void {
+    this.slotListeners.push(listener);
   }
 
   /** Samples at once and then every `intervalMs` (unless 0). */
@@ -285,7 +291,9 @@ export class ResourceMonitor {
       maxSlots: this.opts.maxSlots,
       calmSamples: this.opts.calmSamples,
     });
+    const slotsBefore = this.state.slots;
     this.state = state;
+    if (state.slots !== slotsBefore) for (const listener of this.slotListeners) listener(state.slots);
     if (!change) return;
     this.changes.push(change);
     if (this.changes.length > KEEP_CHANGES) this.changes.shift();

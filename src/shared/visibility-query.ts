@@ -4,7 +4,7 @@
  * caller (an agent, a task id) cannot end its literal and add clauses of its own.
  */
 export type VisibilityField =
-  'WorkflowType' | 'WorkflowId' | 'ExecutionStatus' | 'LongrunState' | 'LongrunAgent';
+  'WorkflowType' | 'WorkflowId' | 'ExecutionStatus' | 'TaskQueue' | 'LongrunState' | 'LongrunAgent';
 
 export type VisibilityClause = readonly [field: VisibilityField, op: '=' | '!=', value: string];
 

@@ -33,7 +33,8 @@ export interface LongrunWorkerOptions {
   actions?: AgentAction[];
   /**
    * Extra worker options (identity, tuning, ...). With a `tuner` or `maxConcurrentActivityTaskExecutions`
-   * of its own the worker's step slots no longer follow its resource mode (steps still do).
+   * of its own the worker's polls no longer follow its resource mode; its steps still do (they wait
+   * for the mode's share of `maxConcurrentActivityTaskExecutions`, else of LONGRUN_MAX_CONCURRENT_STEPS).
    */
   workerOptions?: Partial<WorkerOptions>;
   /** Replaces the resource monitor's sampler or clock (tests); `false`: no monitor at all. */
@@ -123,8 +124,15 @@ export async function createLongrunWorker(opts: LongrunWorkerOptions): Promise<L
     ...(await loadActionModules(config.actionModules)),
   ];
   const identity = String(opts.workerOptions?.identity ?? workerIdentity());
+  const ownMax = opts.workerOptions?.maxConcurrentActivityTaskExecutions;
   const resources =
-    opts.monitor === false ? undefined : workerResources({ config, identity, monitor: opts.monitor });
+    opts.monitor === false
+      ? undefined
+      : workerResources({
+          config,
+          identity,
+          monitor: { ...(ownMax === undefined ? {} : { maxSlots: ownMax }), ...opts.monitor },
+        });
   const ownSlots =
     opts.workerOptions?.tuner !== undefined ||
     opts.workerOptions?.maxConcurrentActivityTaskExecutions !== undefined;

@@ -75,6 +75,7 @@ export async function runWorker(opts: { actionModules?: string[] } = {}): Promis
         report: () => healthReport({ worker, ...(resources ? { resources: resources.monitor } : {}) }),
         metrics: workerMetrics(created, {
           namespace: config.namespace,
+          taskQueue: config.taskQueue,
           ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
         }),
       })

@@ -13,6 +13,7 @@ import type { ResourceMonitor } from '../runtime/resource-monitor';
 import { LIFECYCLE_STATES, type LifecycleState } from '../shared/lifecycle';
 import type { ModelUsage } from '../shared/model-usage';
 import { RESOURCE_KINDS, HEALTH_LEVELS, WORKER_MODES } from '../shared/resources';
+import { visibilityQuery } from '../shared/visibility-query';
 
 type Labels = Record<string, string | number | null>;
 
@@ -44,17 +45,18 @@ function formatValue(v: number): string {
 export interface MetricsSources {
   now?: () => number;
   identity: string;
-  /** Steps (activities) in flight, from the SDK worker. */
-  runningSteps?: number;
   steps: Iterable<RunningStep>;
   monitor?: ResourceMonitor;
   stats?: { changes: number; freedBytes: number };
   breakers: BreakerStatus[];
   model: ReadonlyMap<string, ModelUsage>;
-  /** Tasks by lifecycle state (visibility counts); absent when they could not be read. */
+  /** Tasks on the worker's queue by lifecycle state (visibility counts); absent when they could not be read. */
   tasks?: Partial<Record<LifecycleState, number>>;
+  /** The queue `tasks` counts. */
+  taskQueue?: string;
 }
 
+const STEP_STATES: readonly RunningStep['state'][] = ['running', 'waiting'];
 const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /** longrun's metrics, in the Prometheus text format. */
@@ -68,22 +70,28 @@ export function longrunMetrics(src: MetricsSources): string {
     m.family(
       'longrun_tasks',
       'gauge',
-      'Tasks on the namespace by longrun state (LongrunState search attribute).',
+      // Every worker of a queue reports the same count: aggregate with max, not sum.
+      "Tasks on this worker's task queue by longrun state (the same on each of its workers: use max).",
       LIFECYCLE_STATES.filter((s) => src.tasks?.[s] !== undefined).map((s) => [
-        { state: s },
+        { task_queue: src.taskQueue ?? null, state: s },
         src.tasks?.[s] ?? 0,
       ])
     );
   }
   const steps = [...src.steps];
-  m.family('longrun_worker_steps_running', 'gauge', 'Steps running on this worker.', [
-    [{}, src.runningSteps ?? steps.length],
-  ]);
+  m.family(
+    'longrun_worker_steps',
+    'gauge',
+    'Steps on this worker: running, or waiting for a step slot (fewer slots in degraded and minimal mode).',
+    STEP_STATES.map((state) => [{ state }, steps.filter((s) => s.state === state).length])
+  );
   m.family(
     'longrun_step_checkpoint_age_seconds',
     'gauge',
     'Time since each running step last saved a cursor.',
-    steps.map((s) => [{ task_id: s.taskId, step_id: s.stepId, item: s.item }, (now - s.checkpointAt) / 1000])
+    steps
+      .filter((s) => s.state === 'running')
+      .map((s) => [{ task_id: s.taskId, step_id: s.stepId, item: s.item }, (now - s.checkpointAt) / 1000])
   );
   const mon = src.monitor;
   if (mon) {
@@ -202,17 +210,26 @@ export function longrunMetrics(src: MetricsSources): string {
   return m.text();
 }
 
-/** Counts tasks by LongrunState with one visibility count per state, at most every `maxAgeMs`. */
+/**
+ * Counts a queue's tasks by LongrunState with one visibility count per state, at most every
+ * `maxAgeMs`. The queue, not the namespace: workers of other queues count theirs.
+ */
 export function taskCounter(
   count: (query: string) => Promise<number>,
+  taskQueue: string,
   maxAgeMs = 30_000
 ): () => Promise<Partial<Record<LifecycleState, number>> | undefined> {
+  const byState = (state: LifecycleState): string =>
+    visibilityQuery([
+      ['TaskQueue', '=', taskQueue],
+      ['LongrunState', '=', state],
+    ]);
   let cached: { at: number; counts: Partial<Record<LifecycleState, number>> } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < maxAgeMs) return cached.counts;
     try {
       const entries = await Promise.all(
-        LIFECYCLE_STATES.map(async (s) => [s, await count(`LongrunState = "${s}"`)] as const)
+        LIFECYCLE_STATES.map(async (s) => [s, await count(byState(s))] as const)
       );
       cached = { at: Date.now(), counts: Object.fromEntries(entries) };
       return cached.counts;
@@ -228,7 +245,7 @@ export function taskCounter(
  */
 export function workerMetrics(
   lw: Pick<LongrunWorker, 'worker' | 'connection' | 'resources' | 'identity'>,
-  opts: { namespace: string; sdkMetricsUrl?: string }
+  opts: { namespace: string; taskQueue: string; sdkMetricsUrl?: string }
 ): () => Promise<string> {
   const countTasks = taskCounter(async (query) => {
     const res = await lw.connection.workflowService.countWorkflowExecutions({
@@ -236,7 +253,7 @@ export function workerMetrics(
       query,
     });
     return Number(res.count ?? 0);
-  });
+  }, opts.taskQueue);
   return async () => {
     const [sdk, tasks] = await Promise.all([
       opts.sdkMetricsUrl
@@ -251,12 +268,11 @@ export function workerMetrics(
       sdk +
       longrunMetrics({
         identity: lw.identity,
-        runningSteps: lw.worker.getStatus().numInFlightNonLocalActivities,
         steps: runningSteps.values(),
         ...(lw.resources ? { monitor: lw.resources.monitor, stats: lw.resources.stats } : {}),
         breakers: breakerStates(),
         model: workerModelUsage,
-        ...(tasks ? { tasks } : {}),
+        ...(tasks ? { tasks, taskQueue: opts.taskQueue } : {}),
       })
     );
   };

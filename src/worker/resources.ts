@@ -56,9 +56,9 @@ export function workerResources(opts: WorkerResourcesOptions): WorkerResources |
   const slots = new ModeSlotSupplier(() => monitor.slots);
   const stats = { changes: 0, freedBytes: 0 };
   const workRoot = join(config.dataDir, 'work');
+  monitor.onSlots(() => slots.wake());
   monitor.onChange((change) => {
     stats.changes++;
-    slots.wake();
     log(
       `mode ${change.from} -> ${change.to} (${change.reason}); ${change.slots} of ${monitor.maxSlots} step slots`
     );

@@ -1,7 +1,7 @@
 /**
  * Real CPU pressure: burner processes saturate both cores while a worker runs a task. The worker
  * goes degraded (half its step slots, progress reported less often) but sends nothing away: a busy
- * machine is slow, it loses nothing. Once the burners stop it ramps back to normal through recovery,
+ * machine is slow, it loses nothing, and it runs at most half as many steps at once. Once the burners stop it ramps back to normal through recovery,
  * and the task's ledger shows every item done once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +33,40 @@ async function health(url: string): Promise<HealthReport | undefined> {
     (r) => r.json() as Promise<HealthReport>,
     () => undefined
   );
+}
+
+/** Eight items of `pressure.hold`, all allowed at once. */
+function fanOut(taskId: string, ledger: string) {
+  return {
+    v: 1 as const,
+    taskId,
+    agent: 'pressure',
+    phases: [
+      {
+        id: 'work',
+        steps: [
+          {
+            id: 'hold',
+            action: 'pressure.hold',
+            forEach: [...Array(8).keys()],
+            maxParallel: 8,
+            input: { ms: 2_000, ledger },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The most holds of a task that ran at once, as each saw when it started. */
+function peakOf(ledger: string, taskId: string): number {
+  const counts = readFileSync(ledger, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith(`${taskId} `))
+    .map((l) => Number(l.split(' ').at(-1)));
+  expect(counts).toHaveLength(8); // every item once
+  return Math.max(...counts);
 }
 
 it('degrades under CPU burners without sending work away, and ramps back to normal after them', async () => {
@@ -84,12 +118,25 @@ it('degrades under CPU burners without sending work away, and ramps back to norm
     /^longrun_resource_usage_ratio\{resource="cpu"\} 0\.(8|9)\d*|^longrun_resource_usage_ratio\{resource="cpu"\} 1$/m
   );
 
+  // Half the slots is half the steps: eight items at once run at most four at a time (the counter
+  // may hold one of them).
+  const holds = join(t.dir, 'holds.txt');
+  writeFileSync(holds, '');
+  await longrun.start(fanOut('held-degraded', holds));
+  expect((await longrun.result('held-degraded')).state).toBe('completed');
+  expect(peakOf(holds, 'held-degraded')).toBeLessThanOrEqual(4);
+
   for (const b of burners) b.kill('SIGKILL');
   const back = await waitFor('normal mode again', async () => {
     const h = await health(url);
     return h?.resources?.mode === 'normal' ? h : undefined;
   });
   expect(back.resources?.changes.map((c) => c.to)).toEqual(['degraded', 'recovery', 'normal']);
+
+  // Back to normal, all eight slots: the same items run more than four at once.
+  await longrun.start(fanOut('held-normal', holds));
+  expect((await longrun.result('held-normal')).state).toBe('completed');
+  expect(peakOf(holds, 'held-normal')).toBeGreaterThan(4);
 
   const result = await longrun.result('busy-counter');
   expect(result.state).toBe('completed');

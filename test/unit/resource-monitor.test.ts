@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clearIdleTempDirs, folderBytes, monitorGate } from '../../src/activities/resource-gate';
+import { Admission, clearIdleTempDirs, folderBytes, monitorGate } from '../../src/activities/resource-gate';
 import { claimedElsewhere, claimWorkDir, releaseWorkDir } from '../../src/activities/running-steps';
 import { ResourceMonitor, sampleMachine } from '../../src/runtime/resource-monitor';
 import type { ModeChange, ResourceSample } from '../../src/shared/resources';
@@ -156,6 +156,59 @@ describe('step slots by mode', () => {
   });
 });
 
+describe('step admission', () => {
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it('lets in at most the capacity, the waiting oldest first, none slipping past them', async () => {
+    let capacity = 3;
+    const admission = new Admission(() => capacity);
+    const signal = new AbortController().signal;
+    const inside = await Promise.all([1, 2, 3].map(() => admission.enter(signal)));
+    capacity = 1; // the mode dropped: new steps wait until fewer than one run
+    const order: string[] = [];
+    const a = admission.enter(signal).then((leave) => (order.push('a'), leave));
+    const b = admission.enter(signal).then((leave) => (order.push('b'), leave));
+    await tick();
+    inside[0]?.();
+    inside[1]?.();
+    await tick();
+    expect(order).toEqual([]); // two left, one still runs: at capacity
+    inside[2]?.();
+    await tick();
+    expect(order).toEqual(['a']);
+    expect(admission.running).toBe(1);
+    const leaveA = await a;
+    leaveA();
+    leaveA(); // leaving twice frees one slot
+    const leaveB = await b;
+    expect(order).toEqual(['a', 'b']);
+    expect(admission.running).toBe(1);
+    // A newcomer while b runs waits, and capacity growing (recovery) lets it in at once.
+    let c = false;
+    void admission.enter(signal).then(() => (c = true));
+    await tick();
+    expect(c).toBe(false);
+    capacity = 2;
+    admission.wake();
+    await tick();
+    expect(c).toBe(true);
+    leaveB();
+  });
+
+  it('gives up the wait when the step is stopped', async () => {
+    const admission = new Admission(() => 1);
+    const signal = new AbortController().signal;
+    await admission.enter(signal);
+    const stop = new AbortController();
+    const waiting = admission.enter(stop.signal);
+    expect(admission.waiting).toBe(1);
+    stop.abort(new Error('paused'));
+    await expect(waiting).rejects.toThrow('paused');
+    expect(admission.waiting).toBe(0);
+    expect(admission.running).toBe(1);
+  });
+});
+
 describe('recreatable files', () => {
   it('empties temp folders of steps not running here, and only those', async () => {
     const root = await mkdtemp(join(tmpdir(), 'longrun-clean-'));
@@ -226,7 +279,10 @@ describe('metrics', () => {
     const text = longrunMetrics({
       now: () => 10_000,
       identity: 'w"1',
-      steps: [{ taskId: 'task-a', stepId: 'scan', item: null, startedAt: 0, checkpointAt: 4_000 }],
+      steps: [
+        { state: 'running', taskId: 'task-a', stepId: 'scan', item: null, startedAt: 0, checkpointAt: 4_000 },
+        { state: 'waiting', taskId: 'task-b', stepId: 'scan', item: 3, startedAt: 0, checkpointAt: 9_000 },
+      ],
       monitor,
       stats: { changes: 1, freedBytes: 0 },
       breakers: [],
@@ -247,6 +303,7 @@ describe('metrics', () => {
         ],
       ]),
       tasks: { executing: 3, completed: 7 },
+      taskQueue: 'reviews',
     });
     expect(text).toContain('# TYPE longrun_worker_mode gauge\n');
     expect(text).toContain('longrun_worker_mode{mode="degraded"} 1\n');
@@ -254,7 +311,10 @@ describe('metrics', () => {
     expect(text).toContain('longrun_worker_info{identity="w\\"1",pid=');
     expect(text).toContain('longrun_step_checkpoint_age_seconds{task_id="task-a",step_id="scan"} 6\n');
     expect(text).toContain('longrun_resource_level{resource="memory"} 1\n');
-    expect(text).toContain('longrun_tasks{state="executing"} 3\n');
+    expect(text).toContain('longrun_tasks{task_queue="reviews",state="executing"} 3\n');
+    expect(text).toContain('longrun_worker_steps{state="running"} 1\n');
+    expect(text).toContain('longrun_worker_steps{state="waiting"} 1\n');
+    expect(text).not.toContain('task_id="task-b"'); // a step waiting for a slot saves no cursor yet
     expect(text).toContain('longrun_model_tokens_total{model="gpt-4o",kind="completion"} 5\n');
     expect(text).toContain('longrun_model_latency_seconds_total{model="gpt-4o"} 1.5\n');
     // Every sample line is `name{labels} value` under a TYPE of its family.
