@@ -65,7 +65,15 @@ import type { longTask } from '../workflows/long-task';
 import { InvalidTransitionError, UnknownCheckpointError, UnknownTaskError } from './errors';
 import { CatalogReader } from './catalog';
 import { TaskHandle } from './handle';
-import { heartbeatsOf, liveBeats, needsHeartbeats, watchProgress, withHeartbeats } from './progress';
+import {
+  heartbeatsOf,
+  liveBeats,
+  needsHeartbeats,
+  retriesOf,
+  retryWarning,
+  watchProgress,
+  withHeartbeats,
+} from './progress';
 import { newestBeats } from '../shared/progress-board';
 import { continueAfterLimit, doneSteps, resetToCheckpoint, retryTask } from './recovery';
 import type {
@@ -338,8 +346,22 @@ export class LongrunClient {
   /** Temporal's view of the task (execution status) plus its progress when a worker can answer. */
   async status(taskId: string): Promise<TaskStatus> {
     const description = await this.wrap(taskId, () => this.client.workflow.getHandle(taskId).describe());
-    const progress = await this.progress(taskId).catch(() => null);
-    return { taskId, runId: description.runId, execution: description.status.name, progress };
+    const [progress, retrying] = await Promise.all([
+      this.progress(taskId).catch(() => null),
+      retriesOf(this.client, description),
+    ]);
+    const now = Date.now();
+    const warnings = retrying.map((r) => retryWarning(r, now));
+    return {
+      taskId,
+      runId: description.runId,
+      execution: description.status.name,
+      progress:
+        progress && warnings.length
+          ? { ...progress, warnings: [...(progress.warnings ?? []), ...warnings] }
+          : progress,
+      retrying,
+    };
   }
 
   /** Named checkpoints of the task, oldest first. */

@@ -23,6 +23,7 @@ export type {
   StartOptions,
   TaskResult,
   TaskStatus,
+  StepRetry,
   TaskSummary,
   WatchOptions,
   WorkflowExecutionStatusName,

@@ -4,6 +4,9 @@
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import { formatDuration } from '../shared/duration';
+import { FAILURE_KINDS } from '../shared/failures';
 import {
   itemsOfBeat,
   mergeHeartbeats,
@@ -17,7 +20,7 @@ import { beatOf, boardWorkflowId, type BoardEntry } from '../shared/progress-boa
 import { hasEnded } from '../shared/lifecycle';
 import { liveProgressQuery } from '../workflows/progress-board';
 import { ValidationError } from '../shared/validation';
-import type { WatchOptions } from './types';
+import type { StepRetry, WatchOptions } from './types';
 
 /** The step heartbeats among a task's pending activities. */
 export async function heartbeatsOf(
@@ -34,6 +37,50 @@ export async function heartbeatsOf(
     if (isStepHeartbeat(details)) beats.push(details);
   }
   return beats;
+}
+
+const STEP_FAILURE = /^step (\S+) \((\w+)\): /;
+
+/** The steps among a task's pending activities that failed at least once and are being retried. */
+export async function retriesOf(
+  client: Client,
+  description: WorkflowExecutionDescription
+): Promise<StepRetry[]> {
+  const retries: StepRetry[] = [];
+  for (const pending of description.raw.pendingActivities ?? []) {
+    const failure = pending.lastFailure;
+    if (!failure?.message || (pending.attempt ?? 1) < 2) continue;
+    const typed = STEP_FAILURE.exec(failure.message);
+    const kind = FAILURE_KINDS.find((k) => k === typed?.[2]) ?? null;
+    let stepId = typed?.[1] ?? null;
+    if (stepId === null && pending.heartbeatDetails?.payloads?.length) {
+      const [details] = await decodeArrayFromPayloads(
+        client.options.loadedDataConverter,
+        pending.heartbeatDetails.payloads
+      );
+      if (isStepHeartbeat(details)) stepId = details.stepId ?? null;
+    }
+    const next = optionalTsToMs(pending.nextAttemptScheduleTime);
+    retries.push({
+      stepId,
+      kind,
+      attempt: pending.attempt ?? 2,
+      message: typed ? failure.message.slice(typed[0].length) : failure.message,
+      nextAttemptAt: next ?? null,
+    });
+  }
+  return retries;
+}
+
+/** `step fetch: attempt 3 in 25s after a resource failure: <message>`, for `longrun status`. */
+export function retryWarning(retry: StepRetry, now: number): string {
+  const step = retry.stepId === null ? 'a step' : `step ${retry.stepId}`;
+  const when =
+    retry.nextAttemptAt === null
+      ? `on attempt ${retry.attempt}`
+      : `attempt ${retry.attempt} in ${formatDuration(Math.max(0, retry.nextAttemptAt - now))}`;
+  const after = retry.kind === null ? 'after' : `after a ${retry.kind} failure:`;
+  return `${step}: ${when} ${after} ${retry.message}`;
 }
 
 /** How long `progress()` waits for the live progress board before it reads heartbeats instead. */

@@ -2,7 +2,7 @@
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import { z } from 'zod';
 import type { CheckpointRecord } from '../shared/checkpoints';
-import type { FailureRecord } from '../shared/failures';
+import type { FailureKind, FailureRecord } from '../shared/failures';
 import { LIFECYCLE_STATES, type LifecycleState } from '../shared/lifecycle';
 import type { TaskProgress } from '../shared/progress';
 import type { LongTaskResult } from '../shared/task-result';
@@ -63,7 +63,27 @@ export interface TaskStatus {
   runId: string;
   /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, CONTINUED_AS_NEW or TIMED_OUT. */
   execution: WorkflowExecutionStatusName;
+  /** Its warnings include one line per step in `retrying`. */
   progress: TaskProgress | null;
+  /**
+   * Steps that failed and that Temporal retries (a resource failure waits for its delay, a crashed
+   * worker's step for its heartbeat timeout): the workflow sees them only once retries run out.
+   */
+  retrying: StepRetry[];
+}
+
+/** A step Temporal is retrying (inside the step's retry policy, so the workflow does not see it yet). */
+export interface StepRetry {
+  /** The step, from longrun's failure message or the step's last heartbeat; null when neither says. */
+  stepId: string | null;
+  /** longrun's failure kind (`resource`: disk, memory, a quota or a child process cap); null for Temporal's own (a heartbeat timeout: the worker died). */
+  kind: FailureKind | null;
+  /** The attempt under way, or the next one when `nextAttemptAt` is set. */
+  attempt: number;
+  /** The last attempt's failure, without longrun's `step <id> (<kind>): ` prefix. */
+  message: string;
+  /** When the next attempt starts (epoch ms); null while an attempt runs. */
+  nextAttemptAt: number | null;
 }
 
 /** One task in `list`: what the server's visibility store knows (search attributes), no worker needed. */

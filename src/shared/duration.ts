@@ -42,6 +42,8 @@ export function parseDuration(value: string | number): number {
 /** "2h 05m", "4m 10s", "12s": a short human duration. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
+  // Under a second: rounding to whole seconds would say a 500 ms limit is "1s".
+  if (ms > 0 && ms < 950) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
   const d = Math.floor(s / 86_400);
   const h = Math.floor((s % 86_400) / 3_600);

@@ -94,7 +94,7 @@ describe('longrun CLI', () => {
     );
     expect(status.stdout).toContain('recent:');
     // An unlabelled task is `long`: its phases have 2 hours each.
-    expect(status.stdout).toMatch(/\nphase time \d+s of its 2h 00m limit\n/);
+    expect(status.stdout).toMatch(/\nphase time \d+m?s of its 2h 00m limit\n/);
     expect(status.stdout).toMatch(/, deadline \d{4}-\d\d-\d\dT/);
 
     const paused = await longrun('pause', 'cli-steer', '--reason', 'lunch');

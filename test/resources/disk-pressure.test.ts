@@ -3,7 +3,8 @@
  * Before the disk is full the step fails as a resource failure (its temp folder emptied, retried
  * after the resource delay) and then completes from its cursor: no write ever met ENOSPC and every
  * item was done exactly once. A second task's step passes its `workDisk` quota and recovers the same
- * way. Needs root for the tmpfs mount (these machines and CI run as root).
+ * way. A task that is not essential is sent away while the disk is critical (minimal mode) and
+ * resumes from its cursor. Needs root for the tmpfs mount (these machines and CI run as root).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,9 +20,20 @@ import { waitFor } from '../support/worker-process';
 const TASK_QUEUE = 'disk-pressure';
 const ACTIONS = join(__dirname, '..', 'fixtures', 'actions', 'pressure.cjs');
 const t = useServerAndWorkers('disk');
+/** The disk alone drives these tests: a busy CI machine must not add CPU, memory or event-loop levels. */
+const DISK_ONLY = {
+  LONGRUN_CPU_THRESHOLDS: '99.5,100',
+  LONGRUN_MEMORY_THRESHOLDS: '99,99.5',
+  LONGRUN_EVENT_LOOP_THRESHOLDS: '10000,20000',
+};
 const disk = mkdtempSync(join(tmpdir(), 'longrun-tmpfs-'));
 
 beforeAll(() => {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      'the disk-pressure test mounts a tmpfs and needs root (CI and these machines run as root)'
+    );
+  }
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', disk]);
 });
 afterAll(() => {
@@ -96,6 +108,7 @@ it('fails a step as a resource failure before the disk fills, then completes it 
     LONGRUN_MONITOR_INTERVAL_MS: '200',
     LONGRUN_CALM_SAMPLES: '2',
     LONGRUN_RESOURCE_RETRY_MS: '1000',
+    ...DISK_ONLY,
   });
   const url = `http://127.0.0.1:${port}/health`;
   await waitFor('the first resource sample', async () => {
@@ -142,6 +155,19 @@ it('fails a step as a resource failure before the disk fills, then completes it 
       { resources: { essential: true, workDisk: '3MB' } }
     )
   );
+  // While Temporal retries the step (the workflow does not know yet), `status` says why and when.
+  const retrying = await waitFor('the quota step retrying in status', async () => {
+    const status = await longrun.status('quota');
+    return status.retrying.length > 0 ? status : undefined;
+  });
+  expect(retrying.retrying[0]).toMatchObject({ stepId: 'fill', kind: 'resource' });
+  expect(retrying.retrying[0]?.attempt).toBeGreaterThanOrEqual(2);
+  expect(retrying.retrying[0]?.message).toMatch(/^step fill: its work folder holds \d+ bytes, over/);
+  expect(retrying.progress?.warnings).toContainEqual(
+    expect.stringMatching(
+      /^step fill: (attempt \d+ in \d+m?s|on attempt \d+) after a resource failure: step fill: its work folder/
+    )
+  );
   const quota = await longrun.result('quota');
   expect(quota.state).toBe('completed');
   expect(ledgerOf(ledger, 'quota')).toEqual({ done: [...Array(16).keys()], errors: [] });
@@ -149,6 +175,82 @@ it('fails a step as a resource failure before the disk fills, then completes it 
   expect(over.length).toBeGreaterThanOrEqual(1);
   expect(over[0]).toMatchObject({ type: 'LongrunResource' });
   expect(over[0]?.message).toMatch(/its work folder holds \d+ bytes, over the task's workDisk of 3000000/);
+
+  worker.child.kill('SIGTERM');
+  expect(await worker.exited).toBe(0);
+});
+
+it('sends a task that is not essential away while the disk is critical, and it resumes with nothing lost', async () => {
+  const port = await freePort();
+  const ledger = join(t.dir, 'ledger-minimal.txt');
+  writeFileSync(ledger, '');
+  rmSync(join(disk, 'data'), { recursive: true, force: true }); // the first test's files: a disk of its own
+
+  const worker = t.spawn({
+    TEMPORAL_ADDRESS: t.env.address,
+    LONGRUN_TASK_QUEUE: `${TASK_QUEUE}-minimal`,
+    LONGRUN_DATA_DIR: join(disk, 'data-minimal'),
+    LONGRUN_ACTIONS: ACTIONS,
+    LONGRUN_HEALTH_PORT: String(port),
+    LONGRUN_MONITOR_INTERVAL_MS: '200',
+    LONGRUN_CALM_SAMPLES: '2',
+    LONGRUN_RESOURCE_RETRY_MS: '1000',
+    // Critical at 60 %: reached well before the fill rate alone would stop the step (full in 2 s).
+    LONGRUN_DISK_THRESHOLDS: '40,60',
+    ...DISK_ONLY,
+  });
+  const url = `http://127.0.0.1:${port}/health`;
+  await waitFor('the first resource sample', async () => {
+    const h = await fetch(url).then(
+      (r) => r.json() as Promise<HealthReport>,
+      () => undefined
+    );
+    return h?.resources?.sample ? h : undefined;
+  });
+  const longrun = new LongrunClient(t.env.client, `${TASK_QUEUE}-minimal`);
+  const COUNT = 80;
+  await longrun.start({
+    v: 1,
+    taskId: 'bystander',
+    agent: 'pressure',
+    phases: [
+      {
+        id: 'work',
+        steps: [{ id: 'count', action: 'pressure.count', input: { items: COUNT, msPerItem: 100, ledger } }],
+      },
+    ],
+  });
+  await longrun.start(fillTask('filler-2', { items: 40, mbPerItem: 1, msPerItem: 250, ledger }));
+  const [filler, bystander] = await Promise.all([longrun.result('filler-2'), longrun.result('bystander')]);
+  expect(filler.state).toBe('completed');
+  expect(bystander.state).toBe('completed');
+
+  // The worker went minimal on the disk, from degraded, and back to normal.
+  const back = await waitFor('normal mode again', async () => {
+    const h = await fetch(url).then((r) => r.json() as Promise<HealthReport>);
+    return h.resources?.mode === 'normal' ? h : undefined;
+  });
+  const path = back.resources?.changes.map((c) => `${c.from}->${c.to}`) ?? [];
+  expect(path).toContain('degraded->minimal');
+  expect(path.at(-1)).toMatch(/->normal$/);
+  const toMinimal = back.resources?.changes.find((c) => c.to === 'minimal');
+  expect(toMinimal?.reason).toMatch(/disk \d+% \(.+\) >= 60% critical/);
+
+  // The bystander was sent away, waited, ran again from its cursor: every item once, never failed.
+  const log = (await longrun.logs('bystander')).map((e) => e.message);
+  expect(log).toContainEqual(
+    expect.stringMatching(
+      /^step count: its worker \(pid \d+\) runs only essential tasks \(minimal mode: disk/
+    )
+  );
+  expect(log).toContainEqual(
+    expect.stringMatching(/^step count: ran again after \S+ waiting for a worker with resources \(sent away/)
+  );
+  expect(ledgerOf(ledger, 'bystander')).toEqual({ done: [...Array(COUNT).keys()], errors: [] });
+  expect(await longrun.failures('bystander')).toEqual([]);
+  // The essential filler failed as a resource failure at the critical line and went on from its cursor.
+  expect(ledgerOf(ledger, 'filler-2')).toEqual({ done: [...Array(40).keys()], errors: [] });
+  expect((await retriedFailures('filler-2'))[0]).toMatchObject({ type: 'LongrunResource' });
 
   worker.child.kill('SIGTERM');
   expect(await worker.exited).toBe(0);

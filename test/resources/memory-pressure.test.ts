@@ -169,6 +169,12 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
       /runs only essential tasks \(minimal mode: memory \d+% \(heap\) >= 65% critical/.test(e.message)
     )
   ).toBe(true);
+  // ... and when it got a worker again, how long it was kept out.
+  expect(log.map((e) => e.message)).toContainEqual(
+    expect.stringMatching(
+      /^step run: ran again after \S+ waiting for a worker with resources \(sent away (once|\d+ times)\)$/
+    )
+  );
   const events = receiver.requests.map(
     (r) => JSON.parse(r.body) as { type: string; data: { from: string; to: string } }
   );

@@ -8,7 +8,7 @@ import {
   newestBeats,
   type BoardEntry,
 } from '../../src/shared/progress-board';
-import { needsHeartbeats } from '../../src/client/progress';
+import { needsHeartbeats, retryWarning } from '../../src/client/progress';
 import type { TaskProgress } from '../../src/shared/progress';
 
 const entry = (over: Partial<BoardEntry> = {}): BoardEntry => ({
@@ -98,5 +98,27 @@ describe('newestBeats and needsHeartbeats', () => {
     expect(needsHeartbeats(progress, [{ stepId: 'a', done: 1, total: 2 }])).toBe(false);
     expect(needsHeartbeats(progress, [{ stepId: 'b', done: 1, total: 2 }])).toBe(true);
     expect(needsHeartbeats({ ...progress, state: 'completed' }, [])).toBe(false);
+  });
+});
+
+describe('retryWarning', () => {
+  const retry = { stepId: 'fill', kind: 'resource' as const, attempt: 3, message: 'disk 96% full' };
+  it('says which step, which attempt, when it starts and why', () => {
+    expect(retryWarning({ ...retry, nextAttemptAt: 26_000 }, 1_000)).toBe(
+      'step fill: attempt 3 in 25s after a resource failure: disk 96% full'
+    );
+    expect(retryWarning({ ...retry, nextAttemptAt: null }, 1_000)).toBe(
+      'step fill: on attempt 3 after a resource failure: disk 96% full'
+    );
+  });
+  it("names Temporal's own failures (a dead worker's heartbeat timeout) without a longrun kind", () => {
+    const lost = {
+      stepId: null,
+      kind: null,
+      attempt: 2,
+      message: 'activity Heartbeat timeout',
+      nextAttemptAt: null,
+    };
+    expect(retryWarning(lost, 0)).toBe('a step: on attempt 2 after activity Heartbeat timeout');
   });
 });

@@ -119,6 +119,9 @@ describe('itemRate', () => {
 describe('formatDuration', () => {
   it('writes short human durations', () => {
     expect(formatDuration(12_000)).toBe('12s');
+    expect(formatDuration(500)).toBe('500ms');
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(960)).toBe('1s');
     expect(formatDuration(250_000)).toBe('4m 10s');
     expect(formatDuration(2 * 3_600_000 + 5 * MIN)).toBe('2h 05m');
     expect(formatDuration(50 * 3_600_000)).toBe('2d 02h');

@@ -288,7 +288,7 @@ describe('idle detection', () => {
     expect(paused.warnings).toEqual([]);
     const checkpoints = await t.longrun.checkpoints(taskId);
     expect(checkpoints[checkpoints.length - 1]?.label).toMatch(
-      /^idle: paused after \d+s without progress in step wait-for-gate$/
+      /^idle: paused after \d+m?s without progress in step wait-for-gate$/
     );
     const logs = (await t.longrun.logs(taskId)).map((e) => `${e.kind}: ${e.message}`);
     expect(logs).toEqual(

@@ -120,7 +120,7 @@ function warningsOf(run: TaskRun): string[] {
   for (const [key, since] of live.idle)
     out.push(`no item progress in step ${key} for ${formatDuration(now() - since)}`);
   for (const unit of live.running.values()) {
-    if (unit.waitReason === 'resources' && unit.waitNote) out.push(`step ${unit.key}: ${unit.waitNote}`);
+    if (unit.waitReason === 'resources' && unit.sentAway) out.push(`step ${unit.key}: ${unit.sentAway.note}`);
   }
   const deadline = state.deadlineAt;
   if (deadline !== null && state.warned.task === deadline) {
@@ -157,6 +157,7 @@ export function progressOf(run: TaskRun): TaskProgress {
   const clocks = Object.values(state.clocks);
   const phaseClock = clocks.find((c) => c.index === focus.phaseIndex) ?? clocks[0];
   const phaseLimit = phaseClock ? phaseLimitOf(phaseClock, limits.phaseMs) : null;
+  const byStep = usageByStep(run);
   const base: TaskProgress = {
     taskId: spec.taskId,
     agent: spec.agent,
@@ -203,7 +204,7 @@ export function progressOf(run: TaskRun): TaskProgress {
     running,
     category: limits.category,
     usage: taskUsage(run),
-    ...(usageByStep(run) ? { usageByStep: usageByStep(run) } : {}),
+    ...(byStep ? { usageByStep: byStep } : {}),
     ...(state.approvals?.pending.length ? { approvals: state.approvals.pending } : {}),
   };
   const progress = recomputeProgress(base, now());

@@ -73,8 +73,8 @@ export interface RunningUnit {
   usage: ModelUsage | null;
   /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person's answer. */
   waitReason: 'quota' | 'approval' | 'resources' | null;
-  /** Why its worker sent it away (a resources wait), shown as a warning while it waits. */
-  waitNote?: string;
+  /** Why its worker sent it away (a resources wait, shown as a warning while it waits), since when and how often. */
+  sentAway?: { note: string; since: number; times: number };
 }
 
 export interface ManualCheckpoint {

@@ -15,6 +15,7 @@ import type { createActivities } from '../../activities';
 import { APPROVAL_ACTION } from '../../shared/approvals';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../shared/errors';
 import { newPhaseClock, startClock, stopClock } from '../../shared/limits';
+import { formatDuration } from '../../shared/duration';
 import { countIndices } from '../../shared/ranges';
 import { unitKey, type UnitPlan } from '../../shared/scheduling';
 import {
@@ -178,10 +179,11 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     try {
       result = await callRunStep(run, unit, input, cursor, again, journal);
     } catch (err) {
+      ranAgain(run, unit);
       return outcomeOf(run, unit, err, stoppedHere());
     }
     again = false;
-    if (!result.resumeAfter) delete unit.waitNote; // it ran: a later resources wait is news again
+    if (result.resumeAfter?.reason !== 'resources') ranAgain(run, unit);
     spend(run, unit, result.usage);
     journal = undefined;
     if (result.approval) {
@@ -207,12 +209,16 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
       waitMs = result.resumeAfter.ms;
       journal = result.resumeAfter.model;
       unit.waitReason = result.resumeAfter.reason ?? null;
-      // Sent away again and again while its worker stays short: the log says so once.
-      if (result.resumeAfter.note && unit.waitNote === undefined) {
-        note(run, 'warning', `step ${unit.key}: ${result.resumeAfter.note}`);
+      const sentAway = result.resumeAfter.reason === 'resources' ? result.resumeAfter.note : undefined;
+      if (sentAway) {
+        // Sent away again and again while its worker stays short: the log says so once.
+        if (!unit.sentAway) note(run, 'warning', `step ${unit.key}: ${sentAway}`);
+        unit.sentAway = {
+          note: sentAway,
+          since: unit.sentAway?.since ?? now(),
+          times: (unit.sentAway?.times ?? 0) + 1,
+        };
       }
-      if (result.resumeAfter.note) unit.waitNote = result.resumeAfter.note;
-      else delete unit.waitNote;
       continue;
     }
     if (repeat && (repeat.times === undefined || unit.round + 1 < repeat.times)) {
@@ -225,6 +231,23 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     }
     return { kind: 'completed', output: result.output };
   }
+}
+
+/**
+ * A step sent away for resources got a worker that let it run (it ended, failed, paused or waits for
+ * something else): the log says how long it was kept out, and a later resources wait is news again.
+ * Said once the attempt ends, the only moment the workflow hears of it.
+ */
+function ranAgain(run: TaskRun, unit: RunningUnit): void {
+  const away = unit.sentAway;
+  if (!away) return;
+  delete unit.sentAway;
+  const times = away.times === 1 ? 'once' : `${away.times} times`;
+  note(
+    run,
+    'info',
+    `step ${unit.key}: ran again after ${formatDuration(now() - away.since)} waiting for a worker with resources (sent away ${times})`
+  );
 }
 
 function callRunStep(
