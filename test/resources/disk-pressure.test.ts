@@ -142,9 +142,10 @@ it('fails a step as a resource failure before the disk fills, then completes it 
     const h = await fetch(url).then((r) => r.json() as Promise<HealthReport>);
     return h.resources?.mode === 'normal' && h.resources.changes.length > 0 ? h : undefined;
   });
+  // A saturated machine can still reach the pinned CPU line (100 %) first: look for the disk's change.
   expect(back.resources?.changes[0]).toMatchObject({ from: 'normal', to: 'degraded' });
-  expect(back.resources?.changes[0]?.reason).toMatch(
-    /disk \d+% \(.+\) >= 80% warning|disk .+ fills [\d.]+ MB\/min/
+  expect(back.resources?.changes.map((c) => c.reason)).toContainEqual(
+    expect.stringMatching(/disk \d+% \(.+\) >= 80% warning|disk .+ fills [\d.]+ MB\/min/)
   );
 
   // A step over its task's workDisk quota: a resource failure too, then done from its cursor.

@@ -80,12 +80,17 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
     NODE_OPTIONS: '--max-old-space-size=256 --expose-gc',
   });
   const url = `http://127.0.0.1:${port}/health`;
+  // A loaded machine may catch the worker's start-up heap over 45 %: the test starts from normal.
   const first = await waitFor(
-    'the first resource sample',
-    async () => ((await health(url))?.resources?.sample ? health(url) : undefined),
+    'a resource sample in normal mode',
+    async () => {
+      const h = await health(url);
+      return h?.resources?.sample && h.resources.mode === 'normal' ? h : undefined;
+    },
     60_000,
     200
   );
+  const before = first.resources?.changes.length ?? 0; // start-up changes, if any
   expect(first.resources).toMatchObject({
     mode: 'normal',
     thresholds: { memory: { warning: 45, critical: 65 } },
@@ -109,11 +114,13 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
   expect(minimal.resources?.levels.memory).toBe('critical');
   // Degraded first, minimal only from degraded. A garbage collection while the hog allocates may
   // bring the heap under the warning line for a few samples: recovery and back, which is allowed.
-  const toMinimal = minimal.resources?.changes.map((c) => `${c.from}->${c.to}`) ?? [];
+  const toMinimal = minimal.resources?.changes.slice(before).map((c) => `${c.from}->${c.to}`) ?? [];
   expect(toMinimal[0]).toBe('normal->degraded');
   expect(toMinimal.at(-1)).toBe('degraded->minimal');
   for (const change of toMinimal.slice(1, -1))
-    expect(['degraded->recovery', 'recovery->degraded']).toContain(change);
+    expect(['degraded->recovery', 'recovery->degraded', 'recovery->normal', 'normal->degraded']).toContain(
+      change
+    );
   const waiting = await waitFor('the counter sent away', async () => {
     const p = await longrun.progress('counter');
     return p.running?.some((r) => r.waitingFor === 'resources') ? p : undefined;
@@ -130,11 +137,14 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
   let printed = '';
   out.on('data', (d: Buffer) => (printed += d.toString()));
   expect(await printHealth(url, out)).toBe(0);
-  expect(printed).toMatch(/^mode: minimal since .+, 25 of 100 step slots; level critical$/m);
+  expect(printed).toMatch(/^mode: minimal since .+, 25 of 100 step slots; level (critical|failing)$/m);
   expect(printed).toMatch(
     /^ {2}memory +critical +\d+% \(heap: \d+ of \d+ MB\) +\[warning 45, critical 65 %\]$/m
   );
-  expect(printed).toMatch(/ normal -> degraded \(50 slots\): memory \d+% \(heap\) >= 45% warning/);
+  // The changes name memory (a saturated machine may reach the pinned CPU line at 100 % first).
+  expect(printed).toMatch(
+    / -> (degraded|minimal) \(\d+ slots\): .*memory \d+% \(heap\) >= (45% warning|65% critical)/
+  );
 
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(metrics).toContain('longrun_worker_mode{mode="minimal"} 1');
@@ -151,7 +161,7 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
     const h = await health(url);
     return h?.resources?.mode === 'normal' ? h : undefined;
   });
-  const path = back.resources?.changes.map((c) => c.to) ?? [];
+  const path = back.resources?.changes.slice(before).map((c) => c.to) ?? [];
   expect(path.slice(0, toMinimal.length)).toEqual(toMinimal.map((c) => c.split('->')[1]));
   expect(path.at(-1)).toBe('normal');
   expect(path).toContain('recovery'); // ramps back up, a quarter of the slots per calm sample
@@ -179,7 +189,7 @@ it('degrades, runs only the essential task, then recovers and resumes the other 
     (r) => JSON.parse(r.body) as { type: string; data: { from: string; to: string } }
   );
   expect(events.every((e) => e.type === 'worker.mode')).toBe(true);
-  expect(events.map((e) => e.data.to)).toEqual(path);
+  expect(events.slice(before).map((e) => e.data.to)).toEqual(path);
   expect(receiver.requests[0]?.headers['x-longrun-event']).toBe('worker.mode');
 
   worker.child.kill('SIGTERM');

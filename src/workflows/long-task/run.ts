@@ -73,8 +73,11 @@ export interface RunningUnit {
   usage: ModelUsage | null;
   /** Why it waits: `quota` while a model provider's quota resets, `approval` for a person's answer. */
   waitReason: 'quota' | 'approval' | 'resources' | null;
-  /** Why its worker sent it away (a resources wait, shown as a warning while it waits), since when and how often. */
-  sentAway?: { note: string; since: number; times: number };
+  /**
+   * Why its worker sent it away (a resources wait, shown as a warning while it waits), since when,
+   * how often, and when its latest wait ended (the attempt after it may have been let in).
+   */
+  sentAway?: { note: string; since: number; times: number; waitedUntil?: number };
 }
 
 export interface ManualCheckpoint {

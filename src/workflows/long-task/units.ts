@@ -166,6 +166,7 @@ async function actionStep(run: TaskRun, unit: RunningUnit, resumed: boolean): Pr
     if (waitMs !== null && waitMs > 0) {
       const left = await durableWait(run, unit, waitMs);
       unit.waitReason = null;
+      if (unit.sentAway) unit.sentAway.waitedUntil = now();
       if (left !== null) return { kind: 'stopped', stopped: { ...stoppedHere(), waitMs: left } };
     }
     waitMs = null;
@@ -246,7 +247,7 @@ function ranAgain(run: TaskRun, unit: RunningUnit): void {
   note(
     run,
     'info',
-    `step ${unit.key}: ran again after ${formatDuration(now() - away.since)} waiting for a worker with resources (sent away ${times})`
+    `step ${unit.key}: ran again after ${formatDuration((away.waitedUntil ?? now()) - away.since)} waiting for a worker with resources (sent away ${times})`
   );
 }
 
