@@ -83,6 +83,31 @@ async function retriedFailures(
   });
 }
 
+/** A worker on the tmpfs watching it every 200 ms, once it has its first resource sample. */
+async function startWorker(port: number, queue: string, dataDir: string, env: Record<string, string> = {}) {
+  const worker = t.spawn({
+    TEMPORAL_ADDRESS: t.env.address,
+    LONGRUN_TASK_QUEUE: queue,
+    LONGRUN_DATA_DIR: join(disk, dataDir),
+    LONGRUN_ACTIONS: ACTIONS,
+    LONGRUN_HEALTH_PORT: String(port),
+    LONGRUN_MONITOR_INTERVAL_MS: '200',
+    LONGRUN_CALM_SAMPLES: '2',
+    LONGRUN_RESOURCE_RETRY_MS: '1000',
+    ...DISK_ONLY,
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}/health`;
+  await waitFor('the first resource sample', async () => {
+    const h = await fetch(url).then(
+      (r) => r.json() as Promise<HealthReport>,
+      () => undefined
+    );
+    return h?.resources?.sample ? h : undefined;
+  });
+  return { worker, url };
+}
+
 /** Item indexes the ledger says were done, and anything else it recorded (ENOSPC). */
 function ledgerOf(path: string, taskId: string): { done: number[]; errors: string[] } {
   const lines = readFileSync(path, 'utf8')
@@ -99,25 +124,7 @@ it('fails a step as a resource failure before the disk fills, then completes it 
   const port = await freePort();
   const ledger = join(t.dir, 'ledger.txt'); // outside the tmpfs
   writeFileSync(ledger, '');
-  const worker = t.spawn({
-    TEMPORAL_ADDRESS: t.env.address,
-    LONGRUN_TASK_QUEUE: TASK_QUEUE,
-    LONGRUN_DATA_DIR: join(disk, 'data'),
-    LONGRUN_ACTIONS: ACTIONS,
-    LONGRUN_HEALTH_PORT: String(port),
-    LONGRUN_MONITOR_INTERVAL_MS: '200',
-    LONGRUN_CALM_SAMPLES: '2',
-    LONGRUN_RESOURCE_RETRY_MS: '1000',
-    ...DISK_ONLY,
-  });
-  const url = `http://127.0.0.1:${port}/health`;
-  await waitFor('the first resource sample', async () => {
-    const h = await fetch(url).then(
-      (r) => r.json() as Promise<HealthReport>,
-      () => undefined
-    );
-    return h?.resources?.sample ? h : undefined;
-  });
+  const { worker, url } = await startWorker(port, TASK_QUEUE, 'data');
 
   const longrun = new LongrunClient(t.env.client, TASK_QUEUE);
   const ITEMS = 60; // 60 MB of scratch files on a 48 MB disk
@@ -187,26 +194,9 @@ it('sends a task that is not essential away while the disk is critical, and it r
   writeFileSync(ledger, '');
   rmSync(join(disk, 'data'), { recursive: true, force: true }); // the first test's files: a disk of its own
 
-  const worker = t.spawn({
-    TEMPORAL_ADDRESS: t.env.address,
-    LONGRUN_TASK_QUEUE: `${TASK_QUEUE}-minimal`,
-    LONGRUN_DATA_DIR: join(disk, 'data-minimal'),
-    LONGRUN_ACTIONS: ACTIONS,
-    LONGRUN_HEALTH_PORT: String(port),
-    LONGRUN_MONITOR_INTERVAL_MS: '200',
-    LONGRUN_CALM_SAMPLES: '2',
-    LONGRUN_RESOURCE_RETRY_MS: '1000',
-    // Critical at 60 %: reached well before the fill rate alone would stop the step (full in 2 s).
+  // Critical at 60 %: reached well before the fill rate alone would stop the step (full in 2 s).
+  const { worker, url } = await startWorker(port, `${TASK_QUEUE}-minimal`, 'data-minimal', {
     LONGRUN_DISK_THRESHOLDS: '40,60',
-    ...DISK_ONLY,
-  });
-  const url = `http://127.0.0.1:${port}/health`;
-  await waitFor('the first resource sample', async () => {
-    const h = await fetch(url).then(
-      (r) => r.json() as Promise<HealthReport>,
-      () => undefined
-    );
-    return h?.resources?.sample ? h : undefined;
   });
   const longrun = new LongrunClient(t.env.client, `${TASK_QUEUE}-minimal`);
   const COUNT = 80;
