@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Memory per running task on one worker: a longrun task (one step of waiting items) as built, the same
-// with the bundle longrun had before it shared zod's library between workflows
-// (src/worker/workflow-bundle.ts), and the bare SDK floor (a workflow that awaits one activity at a
-// time, bench/peers/temporal-workflows.mjs), in one run on one dev server.
+// Memory per running task on one worker: a longrun task (one step of waiting items) as built (zod's
+// library and shared/ preloaded, src/worker/workflow-bundle.ts), the same with the bundles longrun had
+// before (only zod preloaded; nothing preloaded), and the bare SDK floor (a workflow that awaits one
+// activity at a time, bench/peers/temporal-workflows.mjs), in one run on one dev server.
 //
 // Each kind gets a fresh worker process holding every task cached, with its workflows on the main
 // thread (`debugMode`) so that one full GC and `heapUsed` count their heap exactly. One warm-up task
@@ -205,13 +205,20 @@ async function orchestrate() {
     logger: quiet,
   });
   writeFileSync(bareBundle, code);
-  // longrun's workflows as they were bundled before the bundle shared zod's library.
-  const unsharedBundle = join(dir, 'unshared.js');
-  const unshared = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../dist/workflows'),
-    logger: quiet,
-  });
-  writeFileSync(unsharedBundle, unshared.code);
+  // longrun's workflows with nothing preloaded (each workflow loads its own zod and shared/), and
+  // with only zod's library preloaded (each loads its own shared/ and builds the schemas it uses).
+  const bundleOf = async (name, preloadModules) => {
+    const path = join(dir, `${name}.js`);
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../dist/workflows'),
+      preloadModules,
+      logger: quiet,
+    });
+    writeFileSync(path, code);
+    return path;
+  };
+  const unsharedBundle = await bundleOf('unshared', []);
+  const zodOnlyBundle = await bundleOf('zod-only', [require.resolve('../dist/workflows/zod-library')]);
   const longrunTask = (clients, queue, id) =>
     clients.longrun.start({
       v: 1,
@@ -229,8 +236,14 @@ async function orchestrate() {
     },
     {
       id: 'unshared',
-      name: 'longrun task, each workflow with its own zod (before)',
+      name: 'longrun task, nothing preloaded: each workflow loads zod and shared/',
       bundle: unsharedBundle,
+      start: longrunTask,
+    },
+    {
+      id: 'zod-only',
+      name: "longrun task, zod's library preloaded: each workflow loads shared/",
+      bundle: zodOnlyBundle,
       start: longrunTask,
     },
     { id: 'longrun', name: 'longrun task (one step of waiting items), as built', start: longrunTask },

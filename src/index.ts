@@ -22,7 +22,7 @@ export type {
   WebhookRequestHeaders,
   WebhookVerification,
 } from './runtime/webhook-signing';
-export { WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, WebhookEventSchema } from './shared/webhooks';
+export { WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, webhookEventSchema } from './shared/webhooks';
 export type { WebhookEvent, WebhookEventType } from './shared/webhooks';
 // Writing actions: defineAction and the failure classes load no worker code, so an action module can
 // import them from 'longrun' in any process.
@@ -43,7 +43,7 @@ export type {
 export { TransientError, ResourceError, CriticalError, PermanentError } from './activities/errors';
 export type { FailureOptions } from './activities/errors';
 export type { Artifacts } from './runtime/artifact-store';
-export { TaskSpecSchema, WAIT_ACTION } from './shared/spec';
+export { taskSpecSchema, WAIT_ACTION } from './shared/spec';
 export { durabilityPolicy, DURABILITY_LEVELS } from './shared/durability';
 export type { DurabilityLevel, DurabilityPolicy, PolicyOptions, RetryPolicySpec } from './shared/durability';
 export { codebaseReviewSpec, datasetSpec } from './shared/plans';

@@ -14,7 +14,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../shared/errors';
 import { FAILURE_TYPE_OF_KIND, retryAfterMs } from '../shared/failures';
 import { issuesOf } from '../shared/validation';
-import { WEBHOOK_HEADERS, WebhookDeliverySchema, type WebhookDelivery } from '../shared/webhooks';
+import { WEBHOOK_HEADERS, webhookDeliverySchema, type WebhookDelivery } from '../shared/webhooks';
 import { signWebhook } from '../runtime/webhook-signing';
 import { PermanentError, TransientError } from './errors';
 
@@ -94,7 +94,7 @@ export function createNotifyActivities(deps: NotifyDeps = {}) {
   return {
     /** Sends one task event to one webhook URL; 2xx is success, anything else throws. */
     async sendWebhook(delivery: WebhookDelivery): Promise<WebhookSent> {
-      const parsed = WebhookDeliverySchema.safeParse(delivery);
+      const parsed = webhookDeliverySchema().safeParse(delivery);
       if (!parsed.success) {
         const issues = issuesOf(parsed.error, 'delivery');
         throw ApplicationFailure.create({

@@ -21,7 +21,7 @@ import { runningSteps } from './running-steps';
 import { execLimited, type ChildLimits } from './child-process';
 import { ApprovalSignal, PauseTaskSignal, ResumeAfterSignal } from './step-signals';
 import { callWithLimit } from './time-limit';
-import { ApprovalRequestSchema } from '../shared/approvals';
+import { approvalRequestSchema } from '../shared/approvals';
 import { issuesOf } from '../shared/validation';
 import { stepProgressSignal } from '../workflows/messages';
 import type { LlmClient } from './llm/llm-client';
@@ -355,7 +355,7 @@ export function createStepContext(request: StepRequest, deps: StepContextDeps): 
       throw new PauseTaskSignal(reason.slice(0, MAX_NOTE_CHARS));
     },
     requestApproval(input) {
-      const parsed = ApprovalRequestSchema.safeParse(input);
+      const parsed = approvalRequestSchema().safeParse(input);
       if (!parsed.success) {
         const why = issuesOf(parsed.error, 'approval').map((i) => `${i.path}: ${i.rule}`);
         return Promise.reject(new PermanentError(`step ${request.stepId}: ${why.join('; ')}`));

@@ -1,7 +1,7 @@
 /** Checks of arguments, requests and spec files, all before connecting: a usage error exits 2 at once. */
 import { readFileSync } from 'node:fs';
 import { CONTROL_SCHEMAS, type ControlKind } from '../shared/control';
-import { TaskIdSchema } from '../shared/spec';
+import { taskIdSchema } from '../shared/spec';
 import { parseOrThrow, ValidationError } from '../shared/validation';
 
 /** A commander option parser for whole numbers above zero, naming the flag when it refuses one. */
@@ -19,7 +19,7 @@ export function positiveInt(flag: string): (value: string) => number {
 
 /** Task and checkpoint ids follow the spec's id rule, whatever the server's state. */
 export function checkId(value: string, what: string): string {
-  const parsed = TaskIdSchema.safeParse(value);
+  const parsed = taskIdSchema().safeParse(value);
   if (!parsed.success) {
     throw new ValidationError('arguments', [
       { path: what, rule: `${parsed.error.issues[0]?.message ?? 'is not valid'} (got "${value}")` },
@@ -30,7 +30,7 @@ export function checkId(value: string, what: string): string {
 
 /** A control request's fields, checked as the task would check them. */
 export function checkRequest(kind: ControlKind, request: Record<string, unknown>): void {
-  parseOrThrow(CONTROL_SCHEMAS[kind], request, `${kind} request`);
+  parseOrThrow(CONTROL_SCHEMAS[kind](), request, `${kind} request`);
 }
 
 export function readSpecFile(path: string): Record<string, unknown> {

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { z } from 'zod';
-import { ActionCatalogSchema, catalogWorkflowId, type ActionCatalog } from '../shared/action-catalog';
+import { actionCatalogSchema, catalogWorkflowId, type ActionCatalog } from '../shared/action-catalog';
 
 /** How long what was read is reused (a burst of starts reads the catalog once). */
 const CATALOG_CACHE_MS = 5_000;
@@ -31,7 +31,7 @@ export class CatalogReader {
       const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
       const [input] = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, payloads);
       const parsed = z
-        .array(ActionCatalogSchema)
+        .array(actionCatalogSchema())
         .safeParse((input as { catalogs?: unknown } | undefined)?.catalogs ?? []);
       catalogs = parsed.success ? parsed.data : [];
     } catch (err) {

@@ -21,7 +21,7 @@ import {
   ServiceError,
 } from '@temporalio/client';
 import { CancelledFailure, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
-import { ApprovalAnswerSchema, type ApprovalAnswer, type ApprovalDecision } from '../shared/approvals';
+import { approvalAnswerSchema, type ApprovalAnswer, type ApprovalDecision } from '../shared/approvals';
 import { connectionOptions, loadClientConfig } from '../runtime/config';
 import { catalogIssues, type ActionCatalog } from '../shared/action-catalog';
 import type { ActivityEntry } from '../shared/activity-log';
@@ -284,7 +284,7 @@ export class LongrunClient {
     update: UpdateDefinition<ApprovalDecision, [ApprovalAnswer]>,
     answer: ApprovalAnswer
   ): Promise<ApprovalDecision> {
-    const payload = parseOrThrow(ApprovalAnswerSchema, answer, `${kind} request`);
+    const payload = parseOrThrow(approvalAnswerSchema(), answer, `${kind} request`);
     return this.request(taskId, kind, () =>
       this.client.workflow.getHandle(taskId).executeUpdate(update, { args: [payload] })
     );
@@ -386,7 +386,7 @@ export class LongrunClient {
     update: UpdateDefinition<R, [A]>,
     request: unknown
   ): Promise<R> {
-    const payload = parseOrThrow(CONTROL_SCHEMAS[kind], request ?? {}, `${kind} request`) as A;
+    const payload = parseOrThrow(CONTROL_SCHEMAS[kind](), request ?? {}, `${kind} request`) as A;
     return this.request(taskId, kind, () =>
       this.client.workflow.getHandle(taskId).executeUpdate(update, { args: [payload] })
     );

@@ -11,7 +11,7 @@ import {
   LongrunProgress,
   LongrunState,
 } from '../shared/search-attributes';
-import { TaskIdSchema } from '../shared/spec';
+import { taskIdSchema } from '../shared/spec';
 import { failureMemoOf } from '../shared/task-result';
 import { parseOrThrow } from '../shared/validation';
 import { visibilityQuery, type VisibilityClause } from '../shared/visibility-query';
@@ -101,7 +101,7 @@ export async function runsOf(
   client: Client,
   taskId: string
 ): Promise<Array<{ runId: string; startedAt: number }>> {
-  const query = visibilityQuery([['WorkflowId', '=', parseOrThrow(TaskIdSchema, taskId, 'task id')]]);
+  const query = visibilityQuery([['WorkflowId', '=', parseOrThrow(taskIdSchema(), taskId, 'task id')]]);
   const runs: Array<{ runId: string; startedAt: number }> = [];
   for await (const info of client.workflow.list({ query })) {
     runs.push({ runId: info.runId, startedAt: info.startTime.getTime() });

@@ -4,9 +4,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPath, ValidationError } from '../shared/validation';
 import { DEFAULT_MAX_CHECKPOINT_INTERVAL_MS } from '../shared/durability';
-import { WebhookUrlSchema } from '../shared/webhooks';
+import { webhookUrlSchema } from '../shared/webhooks';
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from '../shared/circuit-breaker';
-import { PriceTableSchema, type PriceTable } from '../shared/model-usage';
+import { priceTableSchema, type PriceTable } from '../shared/model-usage';
 
 const flag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true/false, yes/no or 1/0' })
@@ -54,7 +54,7 @@ const ClientEnvSchema = z.object({
   /** gRPC port of the local dev server (the client's address when TEMPORAL_ADDRESS is unset). @default 7233 */
   LONGRUN_DEV_PORT: port.default(7233),
   /** Comma-separated http(s) URLs that receive every task's webhook events. @default none */
-  LONGRUN_WEBHOOK_URLS: commaList.pipe(z.array(WebhookUrlSchema)),
+  LONGRUN_WEBHOOK_URLS: commaList.pipe(z.array(webhookUrlSchema())),
 });
 
 /** Everything a worker and `longrun dev` read besides the client's variables. */
@@ -139,7 +139,7 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
    * `{"gpt-4o-mini": {"input": 0.15, "output": 0.6, "cachedInput": 0.075}, "claude-*": {...}}`.
    * Unset: costs are not counted (usage still is).
    */
-  LONGRUN_LLM_PRICES: jsonText.pipe(PriceTableSchema).optional(),
+  LONGRUN_LLM_PRICES: jsonText.pipe(priceTableSchema()).optional(),
   /** Port of the worker's health report (`GET /health`). Unset: no health server. */
   LONGRUN_HEALTH_PORT: port.optional(),
   /** Address the health server listens on (0.0.0.0 in a container). @default "127.0.0.1" */

@@ -8,6 +8,7 @@
  * event with one call, even while no worker runs.
  */
 import { z } from 'zod';
+import { lazy } from './lazy';
 import { WAIT_ACTION, type TaskSpec } from './spec';
 import { APPROVAL_ACTION } from './approvals';
 import { formatPath, issuesOf, type ValidationIssue } from './validation';
@@ -19,24 +20,28 @@ export const CATALOG_MEMO = 'longrunActions';
 /** Catalogs kept per task queue (one per worker version seen lately). */
 export const MAX_CATALOG_VERSIONS = 5;
 
-export const PublishedActionSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  description: z.string().max(1_000),
-  /** JSON Schema (draft 2020-12) of the action's input, as a caller writes it. */
-  inputSchema: z.record(z.string(), z.unknown()),
-});
-export type PublishedAction = z.output<typeof PublishedActionSchema>;
+export const publishedActionSchema = lazy(() =>
+  z.strictObject({
+    name: z.string().min(1).max(200),
+    description: z.string().max(1_000),
+    /** JSON Schema (draft 2020-12) of the action's input, as a caller writes it. */
+    inputSchema: z.record(z.string(), z.unknown()),
+  })
+);
+export type PublishedAction = z.output<ReturnType<typeof publishedActionSchema>>;
 
-export const ActionCatalogSchema = z.strictObject({
-  taskQueue: z.string().min(1),
-  /** longrun's package version on the worker, `+` the hash of its actions and schemas. */
-  workerVersion: z.string().min(1).max(100),
-  /** The publishing worker's identity (pid@host). */
-  worker: z.string().max(300),
-  publishedAt: z.iso.datetime(),
-  actions: z.array(PublishedActionSchema).max(1_000),
-});
-export type ActionCatalog = z.output<typeof ActionCatalogSchema>;
+export const actionCatalogSchema = lazy(() =>
+  z.strictObject({
+    taskQueue: z.string().min(1),
+    /** longrun's package version on the worker, `+` the hash of its actions and schemas. */
+    workerVersion: z.string().min(1).max(100),
+    /** The publishing worker's identity (pid@host). */
+    worker: z.string().max(300),
+    publishedAt: z.iso.datetime(),
+    actions: z.array(publishedActionSchema()).max(1_000),
+  })
+);
+export type ActionCatalog = z.output<ReturnType<typeof actionCatalogSchema>>;
 
 /** Adds `catalog` to the list (newest first), replacing an older copy of the same worker version. */
 export function addCatalog(list: readonly ActionCatalog[], catalog: ActionCatalog): ActionCatalog[] {

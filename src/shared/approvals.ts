@@ -5,36 +5,41 @@
  * unless the request says otherwise) applies. A warning comes before the deadline. Pure.
  */
 import { z } from 'zod';
+import { lazy } from './lazy';
 import { durationSchema } from './duration-schema';
 
 export const APPROVAL_ACTION = 'longrun.approval';
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 3_600_000;
 
 /** What a step asks (`ctx.requestApproval`, or a `longrun.approval` step's input). */
-export const ApprovalRequestSchema = z.strictObject({
-  /** Names the request within its step: the answer is given, and later found, by it. */
-  id: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1 to 100 letters, digits, ".", "_" or "-"')
-    .default('approval'),
-  /** What the person is asked, in a line. */
-  title: z.string().trim().min(1, 'must not be empty').max(500),
-  details: z.string().max(4_000).optional(),
-  /** How long the task waits for an answer. @default "24h" */
-  timeout: durationSchema(1_000, 30 * 86_400_000).default(DEFAULT_APPROVAL_TIMEOUT_MS),
-  /** How long before the deadline the warning goes out. @default a quarter of the timeout, at most 1h */
-  warnBefore: durationSchema(0, 30 * 86_400_000).optional(),
-  /** The outcome when nobody answers in time. @default "reject" */
-  onTimeout: z.enum(['approve', 'reject']).default('reject'),
-});
-export type ApprovalRequestInput = z.input<typeof ApprovalRequestSchema>;
-export type ApprovalRequest = z.output<typeof ApprovalRequestSchema>;
+export const approvalRequestSchema = lazy(() =>
+  z.strictObject({
+    /** Names the request within its step: the answer is given, and later found, by it. */
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1 to 100 letters, digits, ".", "_" or "-"')
+      .default('approval'),
+    /** What the person is asked, in a line. */
+    title: z.string().trim().min(1, 'must not be empty').max(500),
+    details: z.string().max(4_000).optional(),
+    /** How long the task waits for an answer. @default "24h" */
+    timeout: durationSchema(1_000, 30 * 86_400_000).default(DEFAULT_APPROVAL_TIMEOUT_MS),
+    /** How long before the deadline the warning goes out. @default a quarter of the timeout, at most 1h */
+    warnBefore: durationSchema(0, 30 * 86_400_000).optional(),
+    /** The outcome when nobody answers in time. @default "reject" */
+    onTimeout: z.enum(['approve', 'reject']).default('reject'),
+  })
+);
+export type ApprovalRequestInput = z.input<ReturnType<typeof approvalRequestSchema>>;
+export type ApprovalRequest = z.output<ReturnType<typeof approvalRequestSchema>>;
 
 /** A `longrun.approval` step's input: the request, and what a rejection does to the task. */
-export const ApprovalStepInputSchema = ApprovalRequestSchema.extend({
-  /** `fail`: the step fails (permanently); `continue`: it completes with `approved: false`. */
-  onReject: z.enum(['fail', 'continue']).default('fail'),
-});
+export const approvalStepInputSchema = lazy(() =>
+  approvalRequestSchema().extend({
+    /** `fail`: the step fails (permanently); `continue`: it completes with `approved: false`. */
+    onReject: z.enum(['fail', 'continue']).default('fail'),
+  })
+);
 
 export interface PendingApproval {
   id: string;
@@ -64,16 +69,18 @@ export interface ApprovalDecision {
 }
 
 /** The `approve` and `reject` updates' payload. */
-export const ApprovalAnswerSchema = z.strictObject({
-  /** Which pending approval; may be left out when only one is pending. */
-  id: z.string().min(1).max(100).optional(),
-  /** The step that asked, when two steps ask with the same id. */
-  stepId: z.string().min(1).max(200).optional(),
-  /** Who answers (shown in the log). */
-  by: z.string().trim().min(1).max(200).optional(),
-  note: z.string().max(2_000).optional(),
-});
-export type ApprovalAnswer = z.input<typeof ApprovalAnswerSchema>;
+export const approvalAnswerSchema = lazy(() =>
+  z.strictObject({
+    /** Which pending approval; may be left out when only one is pending. */
+    id: z.string().min(1).max(100).optional(),
+    /** The step that asked, when two steps ask with the same id. */
+    stepId: z.string().min(1).max(200).optional(),
+    /** Who answers (shown in the log). */
+    by: z.string().trim().min(1).max(200).optional(),
+    note: z.string().max(2_000).optional(),
+  })
+);
+export type ApprovalAnswer = z.input<ReturnType<typeof approvalAnswerSchema>>;
 
 /** The pending approval a valid answer names, or why the answer is refused. */
 export function pendingFor(

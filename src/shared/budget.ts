@@ -4,6 +4,7 @@
  * higher budget, then resume). Pure and sandbox-safe.
  */
 import { z } from 'zod';
+import { lazy } from './lazy';
 import { totalTokens, type ModelUsage } from './model-usage';
 
 export const BUDGET_DIMENSIONS = ['tokens', 'costUsd', 'calls'] as const;
@@ -12,25 +13,29 @@ export type BudgetDimension = (typeof BUDGET_DIMENSIONS)[number];
 /** A bare number is the hard limit; the soft one is then this share of it. */
 export const DEFAULT_SOFT_SHARE = 0.8;
 
-const positive = z.number().positive('must be above 0').finite();
-const BudgetLimitSchema = z.union([
-  positive,
-  z
-    .strictObject({ soft: positive.optional(), hard: positive.optional() })
-    .refine((l) => l.soft !== undefined || l.hard !== undefined, 'give "soft", "hard" or both')
-    .refine((l) => l.soft === undefined || l.hard === undefined || l.soft < l.hard, {
-      message: 'soft must be below hard',
-      path: ['soft'],
-    }),
-]);
+const positive = () => z.number().positive('must be above 0').finite();
+const budgetLimitSchema = lazy(() =>
+  z.union([
+    positive(),
+    z
+      .strictObject({ soft: positive().optional(), hard: positive().optional() })
+      .refine((l) => l.soft !== undefined || l.hard !== undefined, 'give "soft", "hard" or both')
+      .refine((l) => l.soft === undefined || l.hard === undefined || l.soft < l.hard, {
+        message: 'soft must be below hard',
+        path: ['soft'],
+      }),
+  ])
+);
 
 /** The spec's `budget`: e.g. `{ "costUsd": 5, "tokens": { "soft": 1e6, "hard": 2e6 } }`. */
-export const BudgetSchema = z.strictObject({
-  tokens: BudgetLimitSchema.optional(),
-  costUsd: BudgetLimitSchema.optional(),
-  calls: BudgetLimitSchema.optional(),
-});
-export type BudgetSpec = z.output<typeof BudgetSchema>;
+export const budgetSchema = lazy(() =>
+  z.strictObject({
+    tokens: budgetLimitSchema().optional(),
+    costUsd: budgetLimitSchema().optional(),
+    calls: budgetLimitSchema().optional(),
+  })
+);
+export type BudgetSpec = z.output<ReturnType<typeof budgetSchema>>;
 
 export interface BudgetLimit {
   soft: number | null;

@@ -4,6 +4,7 @@
  * workflow's update validators, its signal handlers and the client, so every path gives the same answer.
  */
 import { z } from 'zod';
+import { lazy } from './lazy';
 import { isFinishing, type LifecycleState } from './lifecycle';
 import { parseDuration } from './duration';
 import { issuesOf } from './validation';
@@ -14,70 +15,76 @@ export const MAX_EXTENSION_MS = 365 * 86_400_000;
 export const CONTROL_KINDS = ['pause', 'resume', 'cancel', 'extend', 'checkpoint'] as const;
 export type ControlKind = (typeof CONTROL_KINDS)[number];
 
-const reason = z.string().trim().max(500, 'must be at most 500 characters');
+const reason = () => z.string().trim().max(500, 'must be at most 500 characters');
 
-export const PauseRequestSchema = z.strictObject({ reason: reason.optional() });
-export type PauseRequest = z.input<typeof PauseRequestSchema>;
+export const pauseRequestSchema = lazy(() => z.strictObject({ reason: reason().optional() }));
+export type PauseRequest = z.input<ReturnType<typeof pauseRequestSchema>>;
 
-export const ResumeRequestSchema = z.strictObject({ reason: reason.optional() });
-export type ResumeRequest = z.input<typeof ResumeRequestSchema>;
+export const resumeRequestSchema = lazy(() => z.strictObject({ reason: reason().optional() }));
+export type ResumeRequest = z.input<ReturnType<typeof resumeRequestSchema>>;
 
-export const CancelRequestSchema = z.strictObject({ reason: reason.optional() });
-export type CancelRequest = z.input<typeof CancelRequestSchema>;
+export const cancelRequestSchema = lazy(() => z.strictObject({ reason: reason().optional() }));
+export type CancelRequest = z.input<ReturnType<typeof cancelRequestSchema>>;
 
-export const CheckpointRequestSchema = z.strictObject({
-  label: z
-    .string('must be a string')
-    .trim()
-    .min(1, 'must not be empty')
-    .max(200, 'must be at most 200 characters'),
-});
-export type CheckpointRequest = z.input<typeof CheckpointRequestSchema>;
-
-export const ExtendRequestSchema = z
-  .strictObject({
-    /** How much later the deadline moves: a duration ("2h", "30m") or milliseconds. */
-    by: z.union([z.string(), z.number()]).optional(),
-    /** The new deadline, ISO 8601 with offset; must be later than the current one. */
-    until: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' }).optional(),
-    /** New hard limits of the task's model budget (each soft threshold keeps its share). */
-    budget: z
-      .strictObject({
-        tokens: z.number().positive('must be above 0').finite().optional(),
-        costUsd: z.number().positive('must be above 0').finite().optional(),
-        calls: z.number().positive('must be above 0').finite().optional(),
-      })
-      .refine((b) => Object.keys(b).length > 0, 'give at least one of tokens, costUsd and calls')
-      .optional(),
-    reason: reason.optional(),
+export const checkpointRequestSchema = lazy(() =>
+  z.strictObject({
+    label: z
+      .string('must be a string')
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters'),
   })
-  .superRefine((value, ctx) => {
-    const both = value.by !== undefined && value.until !== undefined;
-    const neither = value.by === undefined && value.until === undefined && value.budget === undefined;
-    if (both || neither) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'give exactly one of "by" (a duration) and "until" (a date-time), or a "budget" to raise',
-      });
-    }
-    if (value.by !== undefined) {
-      try {
-        const ms = parseDuration(value.by);
-        if (ms > MAX_EXTENSION_MS)
-          ctx.addIssue({ code: 'custom', path: ['by'], message: 'must be at most 365 days' });
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['by'], message: (err as Error).message });
+);
+export type CheckpointRequest = z.input<ReturnType<typeof checkpointRequestSchema>>;
+
+export const extendRequestSchema = lazy(() =>
+  z
+    .strictObject({
+      /** How much later the deadline moves: a duration ("2h", "30m") or milliseconds. */
+      by: z.union([z.string(), z.number()]).optional(),
+      /** The new deadline, ISO 8601 with offset; must be later than the current one. */
+      until: z.iso
+        .datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' })
+        .optional(),
+      /** New hard limits of the task's model budget (each soft threshold keeps its share). */
+      budget: z
+        .strictObject({
+          tokens: z.number().positive('must be above 0').finite().optional(),
+          costUsd: z.number().positive('must be above 0').finite().optional(),
+          calls: z.number().positive('must be above 0').finite().optional(),
+        })
+        .refine((b) => Object.keys(b).length > 0, 'give at least one of tokens, costUsd and calls')
+        .optional(),
+      reason: reason().optional(),
+    })
+    .superRefine((value, ctx) => {
+      const both = value.by !== undefined && value.until !== undefined;
+      const neither = value.by === undefined && value.until === undefined && value.budget === undefined;
+      if (both || neither) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'give exactly one of "by" (a duration) and "until" (a date-time), or a "budget" to raise',
+        });
       }
-    }
-  });
-export type ExtendRequest = z.input<typeof ExtendRequestSchema>;
+      if (value.by !== undefined) {
+        try {
+          const ms = parseDuration(value.by);
+          if (ms > MAX_EXTENSION_MS)
+            ctx.addIssue({ code: 'custom', path: ['by'], message: 'must be at most 365 days' });
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: ['by'], message: (err as Error).message });
+        }
+      }
+    })
+);
+export type ExtendRequest = z.input<ReturnType<typeof extendRequestSchema>>;
 
 export const CONTROL_SCHEMAS = {
-  pause: PauseRequestSchema,
-  resume: ResumeRequestSchema,
-  cancel: CancelRequestSchema,
-  extend: ExtendRequestSchema,
-  checkpoint: CheckpointRequestSchema,
+  pause: pauseRequestSchema,
+  resume: resumeRequestSchema,
+  cancel: cancelRequestSchema,
+  extend: extendRequestSchema,
+  checkpoint: checkpointRequestSchema,
 } as const;
 
 /** What the rules need to know about a task. */
@@ -127,7 +134,7 @@ export function controlRejection(
     case 'cancel':
       return null;
     case 'extend': {
-      const parsed = ExtendRequestSchema.safeParse(request ?? {});
+      const parsed = extendRequestSchema().safeParse(request ?? {});
       const raise = parsed.success ? parsed.data.budget : undefined;
       for (const [dim, value] of Object.entries(raise ?? {})) {
         const limit = view.budget?.[dim as 'tokens'];
@@ -154,7 +161,7 @@ export function controlRejection(
 
 /** The new deadline an accepted extend request sets (epoch ms). */
 export function extendedDeadline(current: number, request: ExtendRequest): number {
-  const parsed = ExtendRequestSchema.parse(request);
+  const parsed = extendRequestSchema().parse(request);
   if (parsed.until !== undefined) return Date.parse(parsed.until);
   return current + parseDuration(parsed.by as string | number);
 }
@@ -163,9 +170,10 @@ export function extendedDeadline(current: number, request: ExtendRequest): numbe
 export function parseControl<K extends ControlKind>(
   kind: K,
   payload: unknown
-): { ok: true; value: z.output<(typeof CONTROL_SCHEMAS)[K]> } | { ok: false; message: string } {
-  const parsed = CONTROL_SCHEMAS[kind].safeParse(payload ?? {});
-  if (parsed.success) return { ok: true, value: parsed.data as z.output<(typeof CONTROL_SCHEMAS)[K]> };
+): { ok: true; value: z.output<ReturnType<(typeof CONTROL_SCHEMAS)[K]>> } | { ok: false; message: string } {
+  const parsed = CONTROL_SCHEMAS[kind]().safeParse(payload ?? {});
+  if (parsed.success)
+    return { ok: true, value: parsed.data as z.output<ReturnType<(typeof CONTROL_SCHEMAS)[K]>> };
   const message = issuesOf(parsed.error, '')
     .map((i) => `${i.path === '(root)' ? kind : i.path}: ${i.rule}`)
     .join('; ');

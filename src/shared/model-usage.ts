@@ -4,6 +4,7 @@
  * the tokens) or estimated (longrun counted characters). Pure and sandbox-safe.
  */
 import { z } from 'zod';
+import { lazy } from './lazy';
 
 /** What one or many model calls used. Counts every attempt that reached the provider, retried ones too. */
 export interface ModelUsage {
@@ -75,17 +76,19 @@ function roundUsd(value: number): number {
 }
 
 /** Prices of one model, US dollars per million tokens. */
-export const ModelPriceSchema = z.strictObject({
-  input: z.number().nonnegative(),
-  output: z.number().nonnegative(),
-  /** Cached prompt tokens. @default the input price */
-  cachedInput: z.number().nonnegative().optional(),
-});
-export type ModelPrice = z.output<typeof ModelPriceSchema>;
+export const modelPriceSchema = lazy(() =>
+  z.strictObject({
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    /** Cached prompt tokens. @default the input price */
+    cachedInput: z.number().nonnegative().optional(),
+  })
+);
+export type ModelPrice = z.output<ReturnType<typeof modelPriceSchema>>;
 
 /** The operator's price table (`LONGRUN_LLM_PRICES`): model name (or a prefix ending in `*`) → prices. */
-export const PriceTableSchema = z.record(z.string().min(1), ModelPriceSchema);
-export type PriceTable = z.output<typeof PriceTableSchema>;
+export const priceTableSchema = lazy(() => z.record(z.string().min(1), modelPriceSchema()));
+export type PriceTable = z.output<ReturnType<typeof priceTableSchema>>;
 
 /** The price of `model`: an exact entry, else the longest matching `prefix*` entry, else null. */
 export function priceOf(table: PriceTable, model: string): ModelPrice | null {

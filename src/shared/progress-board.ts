@@ -6,6 +6,7 @@
  * per-worker budget. Pure types and functions, used by the workflow, the worker and the client.
  */
 import { z } from 'zod';
+import { lazy } from './lazy';
 import type { StepBeat } from './progress';
 
 export const BOARD_WORKFLOW_TYPE = 'progressBoard';
@@ -26,29 +27,33 @@ export const BOARD_ENTRY_TTL_MS = 5 * 60_000;
 /** A board with no entries and no report for this long ends (the next report starts it again). */
 export const BOARD_IDLE_END_MS = 10 * 60_000;
 
-const count = z.number().finite().nonnegative();
+const count = () => z.number().finite().nonnegative();
 
-export const BoardEntrySchema = z.strictObject({
-  taskId: z.string().min(1).max(1_000),
-  stepId: z.string().min(1).max(1_000),
-  item: z.number().int().nonnegative().optional(),
-  done: count,
-  total: count.nullable(),
-  note: z.string().max(1_000).optional(),
-  rate: z.number().finite().nullable().optional(),
-  /** When the step reported these counts, epoch ms. */
-  at: count,
-});
-export type BoardEntry = z.output<typeof BoardEntrySchema>;
+export const boardEntrySchema = lazy(() =>
+  z.strictObject({
+    taskId: z.string().min(1).max(1_000),
+    stepId: z.string().min(1).max(1_000),
+    item: z.number().int().nonnegative().optional(),
+    done: count(),
+    total: count().nullable(),
+    note: z.string().max(1_000).optional(),
+    rate: z.number().finite().nullable().optional(),
+    /** When the step reported these counts, epoch ms. */
+    at: count(),
+  })
+);
+export type BoardEntry = z.output<ReturnType<typeof boardEntrySchema>>;
 
-export const BoardReportSchema = z.strictObject({
-  /** The reporting worker's identity, for the board's log. */
-  worker: z.string().min(1).max(1_000),
-  entries: z.array(BoardEntrySchema).max(BOARD_ENTRIES_PER_SIGNAL),
-  /** Keys (`entryKey`) of steps that ended on that worker since its last report. */
-  gone: z.array(z.string().max(3_000)).max(BOARD_ENTRIES_PER_SIGNAL),
-});
-export type BoardReport = z.output<typeof BoardReportSchema>;
+export const boardReportSchema = lazy(() =>
+  z.strictObject({
+    /** The reporting worker's identity, for the board's log. */
+    worker: z.string().min(1).max(1_000),
+    entries: z.array(boardEntrySchema()).max(BOARD_ENTRIES_PER_SIGNAL),
+    /** Keys (`entryKey`) of steps that ended on that worker since its last report. */
+    gone: z.array(z.string().max(3_000)).max(BOARD_ENTRIES_PER_SIGNAL),
+  })
+);
+export type BoardReport = z.output<ReturnType<typeof boardReportSchema>>;
 
 export const entryKey = (e: Pick<BoardEntry, 'taskId' | 'stepId' | 'item'>): string =>
   `${e.taskId}\u0000${e.stepId}\u0000${e.item ?? ''}`;

@@ -3,7 +3,7 @@
  * anywhere are refused), the step graph and references, the size Temporal accepts, a deadline still
  * ahead. The client runs it before it connects, so a bad spec never starts a task.
  */
-import { TaskSpecSchema, type TaskSpec } from './spec';
+import { taskSpecSchema, type TaskSpec } from './spec';
 import { jsonIssues, parseOrThrow, ValidationError } from './validation';
 
 /** Largest spec accepted: its JSON travels in the workflow's input (Temporal limits a payload to 2 MB). */
@@ -12,7 +12,7 @@ export const MAX_SPEC_BYTES = 1024 * 1024;
 export function checkSpec(specInput: unknown, now = Date.now()): TaskSpec {
   const notJson = jsonIssues(specInput, 'spec');
   if (notJson.length > 0) throw new ValidationError('task spec', notJson);
-  const spec = parseOrThrow(TaskSpecSchema, specInput, 'task spec', 'spec');
+  const spec = parseOrThrow(taskSpecSchema(), specInput, 'task spec', 'spec');
   const bytes = new TextEncoder().encode(JSON.stringify(specInput)).length;
   if (bytes > MAX_SPEC_BYTES) {
     throw new ValidationError('task spec', [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazy } from './lazy';
 import { issuesOf } from './validation';
 import type { ModelUsage } from './model-usage';
 import type { StepBudget } from './budget';
@@ -129,19 +130,22 @@ export interface StepHeartbeat {
 }
 
 /** Item progress a running step reports to its workflow (signal `stepProgress`, every 30 s by default). */
-const finite = z.number().finite();
-const count = finite.nonnegative();
-const ModelUsageSchema = z.object({
-  calls: count,
-  reused: count,
-  promptTokens: count,
-  completionTokens: count,
-  cachedTokens: count,
-  costUsd: count,
-  estimatedCalls: count,
-  unpricedCalls: count,
-  latencyMs: count,
-}) satisfies z.ZodType<ModelUsage>;
+const finite = () => z.number().finite();
+const count = () => finite().nonnegative();
+const modelUsageSchema = lazy(
+  () =>
+    z.object({
+      calls: count(),
+      reused: count(),
+      promptTokens: count(),
+      completionTokens: count(),
+      cachedTokens: count(),
+      costUsd: count(),
+      estimatedCalls: count(),
+      unpricedCalls: count(),
+      latencyMs: count(),
+    }) satisfies z.ZodType<ModelUsage>
+);
 /** A step's progress note is cut to this length in reports. */
 export const MAX_NOTE_CHARS = 1_000;
 
@@ -149,33 +153,35 @@ export const MAX_NOTE_CHARS = 1_000;
  * What a running step reports to its workflow (the `stepProgress` signal). Anyone with access to the
  * namespace can send this signal, so the workflow checks it against this schema before using it.
  */
-export const StepProgressReportSchema = z.object({
-  stepId: z.string().min(1).max(200),
-  /** The fan-out item reporting, for a `forEach` sub-step. */
-  item: count.int().optional(),
-  /** Sent once when a resumed step has started again. */
-  started: z.boolean().optional(),
-  done: count,
-  total: count.nullable(),
-  note: z.string().max(MAX_NOTE_CHARS).optional(),
-  rate: finite.nonnegative().nullable(),
-  /** Epoch ms, the worker's clock. */
-  at: count,
-  /**
-   * Set when the step's idle level changed: `warning` / `pause` after no item progress for the task's
-   * idle limits (heartbeats do not count), `active` once progress resumed after a warning.
-   */
-  idle: z.object({ level: z.enum(['active', 'warning', 'pause']), idleMs: count }).optional(),
-  /** What this schedule's model calls used so far. */
-  usage: ModelUsageSchema.optional(),
-});
-export type StepProgressReport = z.output<typeof StepProgressReportSchema>;
+export const stepProgressReportSchema = lazy(() =>
+  z.object({
+    stepId: z.string().min(1).max(200),
+    /** The fan-out item reporting, for a `forEach` sub-step. */
+    item: count().int().optional(),
+    /** Sent once when a resumed step has started again. */
+    started: z.boolean().optional(),
+    done: count(),
+    total: count().nullable(),
+    note: z.string().max(MAX_NOTE_CHARS).optional(),
+    rate: finite().nonnegative().nullable(),
+    /** Epoch ms, the worker's clock. */
+    at: count(),
+    /**
+     * Set when the step's idle level changed: `warning` / `pause` after no item progress for the task's
+     * idle limits (heartbeats do not count), `active` once progress resumed after a warning.
+     */
+    idle: z.object({ level: z.enum(['active', 'warning', 'pause']), idleMs: count() }).optional(),
+    /** What this schedule's model calls used so far. */
+    usage: modelUsageSchema().optional(),
+  })
+);
+export type StepProgressReport = z.output<ReturnType<typeof stepProgressReportSchema>>;
 
 /** The report, or why it is refused (field and rule). */
 export function parseStepProgress(
   value: unknown
 ): { ok: true; report: StepProgressReport } | { ok: false; why: string } {
-  const parsed = StepProgressReportSchema.safeParse(value);
+  const parsed = stepProgressReportSchema().safeParse(value);
   if (parsed.success) return { ok: true, report: parsed.data };
   return {
     ok: false,

@@ -12,6 +12,7 @@
  */
 import type { RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
+import { lazy } from './lazy';
 
 export const WEBHOOK_EVENT_TYPES = [
   'task.completed',
@@ -58,31 +59,41 @@ export const WEBHOOK_HEADERS = {
 } as const;
 
 /** An absolute http: or https: URL. */
-export const WebhookUrlSchema = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+export const webhookUrlSchema = lazy(() =>
+  z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+);
 
-export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
+export const webhookEventTypeSchema = lazy(() => z.enum(WEBHOOK_EVENT_TYPES));
 
-export const WebhookEventSchema = z.object({
-  id: z.string().min(1).max(200),
-  type: WebhookEventTypeSchema,
-  taskId: z.string().min(1),
-  agent: z.string().min(1),
-  at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
-  data: z.record(z.string(), z.unknown()),
-}) satisfies z.ZodType<WebhookEvent>;
+export const webhookEventSchema = lazy(
+  () =>
+    z.object({
+      id: z.string().min(1).max(200),
+      type: webhookEventTypeSchema(),
+      taskId: z.string().min(1),
+      agent: z.string().min(1),
+      at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }),
+      data: z.record(z.string(), z.unknown()),
+    }) satisfies z.ZodType<WebhookEvent>
+);
 
-export const WebhookDeliverySchema = z.object({
-  url: WebhookUrlSchema,
-  event: WebhookEventSchema,
-}) satisfies z.ZodType<WebhookDelivery>;
+export const webhookDeliverySchema = lazy(
+  () =>
+    z.object({
+      url: webhookUrlSchema(),
+      event: webhookEventSchema(),
+    }) satisfies z.ZodType<WebhookDelivery>
+);
 
 /** Where to send a task's events: every event type unless `events` lists some. */
-export const WebhookTargetSchema = z.strictObject({
-  url: WebhookUrlSchema,
-  /** Event types to send. @default every type */
-  events: z.array(WebhookEventTypeSchema).min(1).optional(),
-});
-export type WebhookTarget = z.infer<typeof WebhookTargetSchema>;
+export const webhookTargetSchema = lazy(() =>
+  z.strictObject({
+    url: webhookUrlSchema(),
+    /** Event types to send. @default every type */
+    events: z.array(webhookEventTypeSchema()).min(1).optional(),
+  })
+);
+export type WebhookTarget = z.infer<ReturnType<typeof webhookTargetSchema>>;
 
 /** Whether `target` subscribed to events of this type. */
 export function wantsEvent(target: WebhookTarget, type: WebhookEventType): boolean {

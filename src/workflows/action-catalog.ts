@@ -15,7 +15,7 @@ import {
   upsertMemo,
 } from '@temporalio/workflow';
 import {
-  ActionCatalogSchema,
+  actionCatalogSchema,
   addCatalog,
   CATALOG_MEMO,
   catalogSummary,
@@ -38,7 +38,7 @@ export async function actionCatalog(input: ActionCatalogInput = {}): Promise<voi
   setHandler(
     publishActionsSignal,
     (payload) => {
-      const parsed = ActionCatalogSchema.safeParse(payload);
+      const parsed = actionCatalogSchema().safeParse(payload);
       if (!parsed.success) {
         log.warn('ignored a malformed publishActions signal', { issues: parsed.error.issues.length });
         return;

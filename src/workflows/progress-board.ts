@@ -16,7 +16,7 @@ import {
 import {
   applyReport,
   BOARD_IDLE_END_MS,
-  BoardReportSchema,
+  boardReportSchema,
   entriesOf,
   type BoardEntries,
   type BoardEntry,
@@ -42,7 +42,7 @@ export async function progressBoard(input: ProgressBoardInput = {}): Promise<voi
   setHandler(
     boardReportSignal,
     (payload) => {
-      const parsed = BoardReportSchema.safeParse(payload);
+      const parsed = boardReportSchema().safeParse(payload);
       if (!parsed.success) {
         log.warn('ignored a malformed boardReport signal', { issues: parsed.error.issues.length });
         return;

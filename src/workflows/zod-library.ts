@@ -1,8 +1,7 @@
 /**
- * zod's library, preloaded once per workflow context so that all cached workflows share it instead
- * of each loading its own copy (src/worker/workflow-bundle.ts says why and what it saves). Only the
- * library: schemas stay in the modules that build them, per workflow, because the SDK freezes what
- * it shares and a zod schema completes itself on first use.
+ * zod's library, preloaded once per workflow context (with shared/) so that all cached workflows
+ * share it instead of each loading its own copy (src/worker/workflow-bundle.ts says why and what it
+ * saves).
  */
 import { z } from 'zod';
 

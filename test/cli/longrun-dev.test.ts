@@ -88,7 +88,13 @@ describe('longrun dev (built CLI, embedded dev server)', () => {
     );
     expect(status.execution).toBe('RUNNING');
     firstRunId = status.runId;
-    expect(devOutput).toContain(`Web UI: http://localhost:${uiPort}/namespaces/default/workflows/${TASK_ID}`);
+    // The task can report items before `longrun dev` prints what it started (a loaded machine).
+    const link = `Web UI: http://localhost:${uiPort}/namespaces/default/workflows/${TASK_ID}`;
+    await waitFor(
+      'longrun dev to print the Web UI link',
+      () => (devOutput.includes(link) ? true : undefined),
+      30_000
+    );
 
     const listed = temporal(['workflow', 'list', '--query', 'LongrunState="executing"', '--output', 'json']);
     expect(listed).toContain(TASK_ID);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { z } from 'zod';
 import { workflowBundle } from '../support/temporal';
 
 const HISTORIES = join(__dirname, '..', 'fixtures', 'histories');
@@ -172,11 +173,27 @@ describe('workflow replay (progress board)', () => {
 });
 
 describe('workflow bundle', () => {
-  it("preloads zod's library once per context, and none of longrun's schemas", async () => {
+  const sharedDir = join(__dirname, '..', '..', 'src', 'shared');
+  const sharedFiles = readdirSync(sharedDir).filter((f) => f.endsWith('.ts'));
+
+  it("preloads zod's library and every module of shared/ once per context, and no workflow", async () => {
     const { code } = await workflowBundle();
     const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
     const loaded = [...preload.matchAll(/__webpack_require__\([^)]*"([^"]+)"\)/g)].map((m) => m[1]);
-    expect(loaded).toEqual(['./src/workflows/zod-library.ts']);
+    expect(loaded).toEqual([
+      './src/workflows/zod-library.ts',
+      ...sharedFiles.sort().map((f) => `./src/shared/${f}`),
+    ]);
+  });
+
+  it('shared/ exports no zod schema itself (the SDK freezes it), only getters of them', () => {
+    const schemas = sharedFiles.flatMap((f) =>
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- every module, by file name
+      Object.entries(require(join(sharedDir, f)) as Record<string, unknown>)
+        .filter(([, value]) => value instanceof z.ZodType)
+        .map(([name]) => `${f}: ${name}`)
+    );
+    expect(schemas).toEqual([]);
   });
 });
 

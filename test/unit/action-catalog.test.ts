@@ -2,14 +2,14 @@ import { catalogOf } from '../../src/worker/action-publisher';
 import { builtinActions } from '../../src/worker/factory';
 import { addCatalog, catalogIssues, MAX_CATALOG_VERSIONS } from '../../src/shared/action-catalog';
 import { codebaseReviewSpec } from '../../src/shared/plans';
-import { TaskSpecSchema, type TaskSpecInput } from '../../src/shared/spec';
+import { taskSpecSchema, type TaskSpecInput } from '../../src/shared/spec';
 import { checkSpec } from '../../src/shared/spec-check';
 import { ValidationError } from '../../src/shared/validation';
 
 const catalog = catalogOf(builtinActions, 'longrun', 'test@host');
 const review = codebaseReviewSpec({ taskId: 'r', root: '/repo' });
 const issuesOf = (spec: TaskSpecInput) =>
-  catalogIssues(TaskSpecSchema.parse(spec), catalog).map((i) => `${i.path}: ${i.rule}`);
+  catalogIssues(taskSpecSchema().parse(spec), catalog).map((i) => `${i.path}: ${i.rule}`);
 
 /** The review spec with one step's fields replaced. */
 function withStep(phase: number, step: number, patch: Record<string, unknown>): TaskSpecInput {

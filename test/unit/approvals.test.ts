@@ -1,8 +1,9 @@
-import { ApprovalRequestSchema, lateAnswer, pendingApproval, pendingFor } from '../../src/shared/approvals';
-import { TaskSpecSchema } from '../../src/shared/spec';
+import { approvalRequestSchema, lateAnswer, pendingApproval, pendingFor } from '../../src/shared/approvals';
+import { taskSpecSchema } from '../../src/shared/spec';
 import { issuesOf } from '../../src/shared/validation';
 
-const request = (input: Record<string, unknown>) => ApprovalRequestSchema.parse({ title: 'Ship?', ...input });
+const request = (input: Record<string, unknown>) =>
+  approvalRequestSchema().parse({ title: 'Ship?', ...input });
 
 describe('approval requests and answers', () => {
   it('defaults to a day, a rejection at the deadline and a warning a quarter before it (at most 1 h)', () => {
@@ -21,7 +22,7 @@ describe('approval requests and answers', () => {
   });
 
   it('refuses a bad request naming the field', () => {
-    const parsed = ApprovalRequestSchema.safeParse({ id: 'no spaces', title: ' ', timeout: '1s' });
+    const parsed = approvalRequestSchema().safeParse({ id: 'no spaces', title: ' ', timeout: '1s' });
     if (parsed.success) throw new Error('expected a refusal');
     const paths = issuesOf(parsed.error, 'approval').map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['approval.id', 'approval.title']));
@@ -59,8 +60,8 @@ describe('approval requests and answers', () => {
       agent: 'a',
       phases: [{ id: 'p', steps: [{ id: 'ask', action: 'longrun.approval', input }] }],
     });
-    expect(TaskSpecSchema.safeParse(spec({ title: 'Go?' })).success).toBe(true);
-    const bad = TaskSpecSchema.safeParse(spec({ title: 'Go?', onReject: 'shrug' }));
+    expect(taskSpecSchema().safeParse(spec({ title: 'Go?' })).success).toBe(true);
+    const bad = taskSpecSchema().safeParse(spec({ title: 'Go?', onReject: 'shrug' }));
     if (bad.success) throw new Error('expected a refusal');
     expect(issuesOf(bad.error, 'spec').map((i) => i.path)).toEqual([
       'spec.phases[0].steps[0].input.onReject',

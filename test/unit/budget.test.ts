@@ -1,5 +1,5 @@
 import {
-  BudgetSchema,
+  budgetSchema,
   budgetLimits,
   budgetLines,
   budgetLineText,
@@ -28,7 +28,7 @@ describe('model budgets', () => {
 
   it('refuses bad budgets, naming the field and the rule', () => {
     const rules = (value: unknown) => {
-      const parsed = BudgetSchema.safeParse(value);
+      const parsed = budgetSchema().safeParse(value);
       return parsed.success ? [] : issuesOf(parsed.error, 'budget').map((i) => `${i.path}: ${i.rule}`);
     };
     expect(rules({ costUsd: -1 }).join()).toContain('budget.costUsd');

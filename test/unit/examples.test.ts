@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskSpecSchema } from '../../src/shared/spec';
+import { taskSpecSchema } from '../../src/shared/spec';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 
@@ -12,7 +12,7 @@ describe('example spec files', () => {
   });
 
   it.each(files)('%s is a valid task spec', (file) => {
-    const result = TaskSpecSchema.safeParse(JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8')));
+    const result = taskSpecSchema().safeParse(JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8')));
     expect(result.error?.issues ?? []).toEqual([]);
   });
 });

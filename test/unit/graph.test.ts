@@ -1,5 +1,5 @@
 import { graphIssues, runsBefore, stepGraph, type GraphSpec } from '../../src/shared/graph';
-import { TaskSpecSchema } from '../../src/shared/spec';
+import { taskSpecSchema } from '../../src/shared/spec';
 
 type Step = GraphSpec['phases'][number]['steps'][number];
 const step = (id: string, over: Partial<Step> = {}): Step => ({ id, action: 'x', input: {}, ...over });
@@ -146,7 +146,7 @@ describe('graph rules', () => {
   });
 
   it('runs inside the spec schema, with the full path of each field', () => {
-    const parsed = TaskSpecSchema.safeParse({
+    const parsed = taskSpecSchema().safeParse({
       v: 1,
       taskId: 't',
       agent: 'a',

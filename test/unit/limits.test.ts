@@ -15,7 +15,7 @@ import {
   type LimitsView,
   type PhaseClock,
 } from '../../src/shared/limits';
-import { TaskSpecSchema } from '../../src/shared/spec';
+import { taskSpecSchema } from '../../src/shared/spec';
 import { formatDuration } from '../../src/shared/duration';
 
 const MIN = 60_000;
@@ -154,7 +154,7 @@ describe('idle level', () => {
 describe('duration categories and limit policies', () => {
   const base = { v: 1, taskId: 't', agent: 'a', phases: [{ id: 'p', steps: [{ id: 's', action: 'x' }] }] };
   const limitsOf = (over: Record<string, unknown>) =>
-    taskLimitsOf(TaskSpecSchema.parse({ ...base, ...over }));
+    taskLimitsOf(taskSpecSchema().parse({ ...base, ...over }));
 
   it('follows seed 001: an unlabelled task is long (4 h, 2 h per phase, stop); idle 5/15 min', () => {
     expect(limitsOf({})).toEqual({
@@ -203,17 +203,17 @@ describe('duration categories and limit policies', () => {
       phaseMs: 12 * HOUR,
       onLimit: 'warn',
     });
-    const spec = TaskSpecSchema.parse({ ...base, timeouts: { task: '21d' } });
+    const spec = taskSpecSchema().parse({ ...base, timeouts: { task: '21d' } });
     expect(initialDeadline(spec, taskLimitsOf(spec), 1_000)).toBe(1_000 + 21 * 24 * HOUR);
-    const noDeadline = TaskSpecSchema.parse({ ...base, category: 'extended' });
+    const noDeadline = taskSpecSchema().parse({ ...base, category: 'extended' });
     expect(initialDeadline(noDeadline, taskLimitsOf(noDeadline), 1_000)).toBeNull();
   });
 
   it('names the field and the rule for limits out of range', () => {
     const issues = (over: Record<string, unknown>) =>
-      TaskSpecSchema.safeParse({ ...base, ...over }).error?.issues.map(
-        (i) => `${i.path.join('.')}: ${i.message}`
-      );
+      taskSpecSchema()
+        .safeParse({ ...base, ...over })
+        .error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues({ timeouts: { task: '400d' } })).toEqual([
       'timeouts.task: must be between 1000 ms and 31622400000 ms (got 34560000000)',
     ]);
@@ -229,12 +229,12 @@ describe('duration categories and limit policies', () => {
   });
 
   it('accepts webhooks with http(s) URLs and known events only', () => {
-    const ok = TaskSpecSchema.safeParse({
+    const ok = taskSpecSchema().safeParse({
       ...base,
       webhooks: [{ url: 'https://example.test/hook', events: ['task.failed'] }],
     });
     expect(ok.success).toBe(true);
-    const bad = TaskSpecSchema.safeParse({
+    const bad = taskSpecSchema().safeParse({
       ...base,
       webhooks: [{ url: 'ftp://x/y' }, { url: 'http://x', events: ['task.exploded'] }],
     });

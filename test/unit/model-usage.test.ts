@@ -9,13 +9,13 @@ import {
   formatUsage,
   isExact,
   priceOf,
-  PriceTableSchema,
+  priceTableSchema,
   subtractUsage,
   usageOfCall,
 } from '../../src/shared/model-usage';
 import { goDurationMs, quotaReset } from '../../src/shared/rate-limits';
 
-const table = PriceTableSchema.parse({
+const table = priceTableSchema().parse({
   'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
   'gpt-4o*': { input: 2.5, output: 10 },
   'gpt-*': { input: 1, output: 1 },
@@ -77,7 +77,7 @@ describe('pricing', () => {
   });
 
   it('rejects a price table entry with a bad field, naming it', () => {
-    const parsed = PriceTableSchema.safeParse({ m: { input: -1, output: 1 } });
+    const parsed = priceTableSchema().safeParse({ m: { input: -1, output: 1 } });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['m', 'input']);
   });

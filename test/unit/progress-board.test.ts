@@ -1,7 +1,7 @@
 import {
   applyReport,
   BOARD_ENTRY_TTL_MS,
-  BoardReportSchema,
+  boardReportSchema,
   entriesOf,
   entryKey,
   heartbeatCadenceMs,
@@ -47,7 +47,7 @@ describe('applyReport', () => {
   });
 
   it('refuses a malformed report, naming the field', () => {
-    const parsed = BoardReportSchema.safeParse({
+    const parsed = boardReportSchema().safeParse({
       worker: 'w',
       entries: [{ taskId: 't', done: -1 }],
       gone: [],

@@ -5,7 +5,7 @@ import {
   quotaWaitOf,
   referencedSteps,
   stepTimeoutMs,
-  TaskSpecSchema,
+  taskSpecSchema,
 } from '../../src/shared/spec';
 import { resolveStepInput } from '../../src/shared/step-io';
 import { parseOrThrow, ValidationError } from '../../src/shared/validation';
@@ -19,7 +19,7 @@ const minimal = {
 
 function issuesFor(spec: unknown): string[] {
   try {
-    parseOrThrow(TaskSpecSchema, spec, 'task spec', 'spec');
+    parseOrThrow(taskSpecSchema(), spec, 'task spec', 'spec');
   } catch (err) {
     if (err instanceof ValidationError) return err.issues.map((i) => `${i.path}: ${i.rule}`);
     throw err;
@@ -27,11 +27,14 @@ function issuesFor(spec: unknown): string[] {
   return [];
 }
 
-describe('TaskSpecSchema', () => {
+describe('taskSpecSchema()', () => {
   it('reads the quota wait: an hour by default, a duration, or false for none (rate limits retried)', () => {
     const withWait = (quotaWait?: unknown) =>
       quotaWaitOf(
-        TaskSpecSchema.parse({ ...minimal, ...(quotaWait === undefined ? {} : { timeouts: { quotaWait } }) })
+        taskSpecSchema().parse({
+          ...minimal,
+          ...(quotaWait === undefined ? {} : { timeouts: { quotaWait } }),
+        })
       );
     expect(withWait()).toBe(DEFAULT_QUOTA_WAIT_MS);
     expect(withWait('2h')).toBe(7_200_000);
@@ -41,7 +44,7 @@ describe('TaskSpecSchema', () => {
   });
 
   it('accepts a minimal spec and fills in defaults', () => {
-    const spec = TaskSpecSchema.parse(minimal);
+    const spec = taskSpecSchema().parse(minimal);
     expect(spec.durability).toBe('standard');
     expect(spec.context).toEqual({});
     expect(spec.phases[0]?.steps[0]).toEqual({
@@ -57,7 +60,7 @@ describe('TaskSpecSchema', () => {
   });
 
   it('accepts the demo codebase review spec', () => {
-    const spec = TaskSpecSchema.parse(codebaseReviewSpec({ taskId: 'r1', root: 'src' }));
+    const spec = taskSpecSchema().parse(codebaseReviewSpec({ taskId: 'r1', root: 'src' }));
     expect(flattenSteps(spec).map((s) => s.step.action)).toEqual([
       'codebase.scan',
       'codebase.analyze',
@@ -121,7 +124,7 @@ describe('TaskSpecSchema', () => {
   });
 
   it('finds the steps later steps reference and the timeout of each class', () => {
-    const spec = TaskSpecSchema.parse({
+    const spec = taskSpecSchema().parse({
       ...codebaseReviewSpec({ taskId: 'r1', root: 'src' }),
       timeouts: { quick: 5_000 },
     });

@@ -7,11 +7,11 @@ import {
   type RunningStepView,
   type TaskProgress,
 } from '../../src/shared/progress';
-import { TaskSpecSchema } from '../../src/shared/spec';
+import { taskSpecSchema } from '../../src/shared/spec';
 import { buildPlan, donePercent, firstNotDone } from '../../src/shared/task-plan';
 import { newCarriedState, upgradeCarried, type CarriedStateV1 } from '../../src/shared/task-state';
 
-const spec = TaskSpecSchema.parse({
+const spec = taskSpecSchema().parse({
   v: 1,
   taskId: 't',
   agent: 'a',

@@ -5,9 +5,9 @@ import { loadConfig } from '../../src/runtime/config';
 import { signWebhook, verifyWebhook } from '../../src/runtime/webhook-signing';
 import {
   WEBHOOK_HEADERS,
-  WebhookDeliverySchema,
-  WebhookEventSchema,
-  WebhookTargetSchema,
+  webhookDeliverySchema,
+  webhookEventSchema,
+  webhookTargetSchema,
   wantsEvent,
   webhookRetryPolicy,
   type WebhookEvent,
@@ -24,39 +24,39 @@ const event: WebhookEvent = {
 
 describe('webhook schemas', () => {
   it('accepts a well-formed event and delivery', () => {
-    expect(WebhookEventSchema.parse(event)).toEqual(event);
-    expect(WebhookDeliverySchema.parse({ url: 'https://hooks.example.com/longrun', event })).toEqual({
+    expect(webhookEventSchema().parse(event)).toEqual(event);
+    expect(webhookDeliverySchema().parse({ url: 'https://hooks.example.com/longrun', event })).toEqual({
       url: 'https://hooks.example.com/longrun',
       event,
     });
   });
 
   it('refuses unknown event types, bad dates and missing fields', () => {
-    expect(WebhookEventSchema.safeParse({ ...event, type: 'task.exploded' }).success).toBe(false);
-    expect(WebhookEventSchema.safeParse({ ...event, at: 'yesterday' }).success).toBe(false);
-    expect(WebhookEventSchema.safeParse({ ...event, id: '' }).success).toBe(false);
+    expect(webhookEventSchema().safeParse({ ...event, type: 'task.exploded' }).success).toBe(false);
+    expect(webhookEventSchema().safeParse({ ...event, at: 'yesterday' }).success).toBe(false);
+    expect(webhookEventSchema().safeParse({ ...event, id: '' }).success).toBe(false);
     const withoutTask: Partial<WebhookEvent> = { ...event };
     delete withoutTask.taskId;
-    expect(WebhookEventSchema.safeParse(withoutTask).success).toBe(false);
+    expect(webhookEventSchema().safeParse(withoutTask).success).toBe(false);
   });
 
   it('takes only http and https URLs as targets', () => {
-    expect(WebhookTargetSchema.safeParse({ url: 'http://127.0.0.1:8080/hook' }).success).toBe(true);
+    expect(webhookTargetSchema().safeParse({ url: 'http://127.0.0.1:8080/hook' }).success).toBe(true);
     for (const url of ['ftp://example.com/hook', 'file:///etc/passwd', 'example.com/hook', 'not a url']) {
-      const result = WebhookTargetSchema.safeParse({ url });
+      const result = webhookTargetSchema().safeParse({ url });
       expect(result.success).toBe(false);
       expect(result.error?.issues[0]?.message).toBe('must be an http(s) URL');
     }
   });
 
   it('sends a target every event type unless it lists some', () => {
-    const all = WebhookTargetSchema.parse({ url: 'https://example.com/a' });
-    const some = WebhookTargetSchema.parse({ url: 'https://example.com/b', events: ['task.failed'] });
+    const all = webhookTargetSchema().parse({ url: 'https://example.com/a' });
+    const some = webhookTargetSchema().parse({ url: 'https://example.com/b', events: ['task.failed'] });
     expect(wantsEvent(all, 'task.idle')).toBe(true);
     expect(wantsEvent(some, 'task.failed')).toBe(true);
     expect(wantsEvent(some, 'task.completed')).toBe(false);
     expect(
-      WebhookTargetSchema.safeParse({ url: 'https://example.com/c', events: ['task.done'] }).success
+      webhookTargetSchema().safeParse({ url: 'https://example.com/c', events: ['task.done'] }).success
     ).toBe(false);
   });
 

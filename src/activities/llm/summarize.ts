@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArtifactRefSchema } from '../../shared/artifact-schema';
+import { artifactRefSchema } from '../../shared/artifact-schema';
 import type { ArtifactRef } from '../../shared/step-io';
 import { defineAction } from '../action';
 import type { LlmClient } from './llm-client';
@@ -19,7 +19,7 @@ const SummarizeInput = z.strictObject({
  */
 const SummaryCursorSchema = z.object({
   next: z.number().int().min(0),
-  summaries: z.array(ArtifactRefSchema),
+  summaries: z.array(artifactRefSchema()),
 });
 export type SummaryCursor = z.infer<typeof SummaryCursorSchema>;
 

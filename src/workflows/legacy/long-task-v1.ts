@@ -71,7 +71,7 @@ import {
   flattenSteps,
   referencedSteps,
   stepTimeoutMs,
-  TaskSpecSchema,
+  taskSpecSchema,
   WAIT_ACTION,
   waitDurationMs,
   type PlannedStep,
@@ -148,7 +148,7 @@ function isWaitCursor(value: unknown): value is WaitCursor {
 }
 
 function parseSpec(input: TaskSpecInput): TaskSpec {
-  const parsed = TaskSpecSchema.safeParse(input);
+  const parsed = taskSpecSchema().safeParse(input);
   if (parsed.success) return parsed.data;
   const detail = issuesOf(parsed.error, 'spec')
     .map((i) => `${i.path}: ${i.rule}`)

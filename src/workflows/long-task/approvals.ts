@@ -7,8 +7,8 @@
 import { condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  ApprovalAnswerSchema,
-  ApprovalStepInputSchema,
+  approvalAnswerSchema,
+  approvalStepInputSchema,
   lateAnswer,
   pendingApproval,
   pendingFor,
@@ -151,7 +151,7 @@ export function registerApprovals(run: TaskRun): void {
     [rejectUpdate, 'rejected'],
   ] as const) {
     const target = (payload: ApprovalAnswer | undefined) => {
-      const parsed = ApprovalAnswerSchema.safeParse(payload ?? {});
+      const parsed = approvalAnswerSchema().safeParse(payload ?? {});
       if (!parsed.success) {
         return {
           ok: false as const,
@@ -193,7 +193,7 @@ export function answersFor(run: TaskRun, unit: string): Pick<StepRequest, 'appro
 
 /** A `longrun.approval` step: waits for a person in the workflow itself, holding no worker. */
 export async function approvalStep(run: TaskRun, unit: RunningUnit): Promise<StepOutcome> {
-  const input = ApprovalStepInputSchema.parse(unit.step.step.input ?? {}); // checked when the task started
+  const input = approvalStepInputSchema().parse(unit.step.step.input ?? {}); // checked when the task started
   const answer = await awaitApproval(run, unit, input);
   if (answer === null) return { kind: 'stopped', stopped: stoppedAt(null) };
   // The answer came in an update: ending the task in the workflow task that answers it would lose

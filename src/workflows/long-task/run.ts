@@ -14,7 +14,7 @@ import { transition, type LifecycleState } from '../../shared/lifecycle';
 import { taskLimitsOf, type TaskLimits } from '../../shared/limits';
 import type { ItemProgress } from '../../shared/progress';
 import type { UnitPlan } from '../../shared/scheduling';
-import { TaskSpecSchema, type PlannedStep, type TaskSpec, type TaskSpecInput } from '../../shared/spec';
+import { taskSpecSchema, type PlannedStep, type TaskSpec, type TaskSpecInput } from '../../shared/spec';
 import type { StepOutput } from '../../shared/step-io';
 import { buildPlan, type TaskPlan } from '../../shared/task-plan';
 import {
@@ -136,7 +136,7 @@ export interface TaskRun {
 export const now = (): number => Date.now();
 
 function parseSpec(input: TaskSpecInput): TaskSpec {
-  const parsed = TaskSpecSchema.safeParse(input);
+  const parsed = taskSpecSchema().safeParse(input);
   if (parsed.success) return parsed.data;
   const detail = issuesOf(parsed.error, 'spec')
     .map((i) => `${i.path}: ${i.rule}`)

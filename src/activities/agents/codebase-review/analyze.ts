@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { activityInfo } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { ArtifactRefSchema } from '../../../shared/artifact-schema';
+import { artifactRefSchema } from '../../../shared/artifact-schema';
 import { defineAction } from '../../action';
 import type { ItemCursor, StepContext } from '../../step-context';
 import { linesOf, SourceAnalyzer, type SourceMetrics } from './analysis';
@@ -32,7 +32,7 @@ export interface AnalysisTotals {
 
 const AnalyzeInput = z.strictObject({
   root: z.string().min(1),
-  manifest: ArtifactRefSchema,
+  manifest: artifactRefSchema(),
   /**
    * Optional append-only JSONL audit log: one line per file analysis (pid, attempt, index, path, time),
    * written outside Temporal, so work done twice after a crash can be counted.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArtifactRefSchema } from '../../../shared/artifact-schema';
+import { artifactRefSchema } from '../../../shared/artifact-schema';
 import { defineAction } from '../../action';
 import { totalsOf, type FileAnalysis } from './analyze';
 
@@ -10,7 +10,10 @@ const ReportInput = z.strictObject({
    * The analysis (`analyze.results`), or the outputs of an analysis fanned out over folders
    * (`analyzeFolders.outputs`: one `{ results }` per folder, null for a folder that was skipped).
    */
-  results: z.union([ArtifactRefSchema, z.array(z.object({ results: ArtifactRefSchema }).loose().nullable())]),
+  results: z.union([
+    artifactRefSchema(),
+    z.array(z.object({ results: artifactRefSchema() }).loose().nullable()),
+  ]),
   /** How many files the "most complex" table lists. @default 10 */
   top: z.number().int().positive().max(1000).default(10),
 });
